@@ -1,0 +1,103 @@
+"""The app factory and the one place where every error becomes Twilio's error body."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .. import __version__
+from ..errors import InvalidParameter, MethodNotAllowed, NotFound, TwilioError
+from ..studio import Studio
+from . import render
+from .auth import authenticate
+from .routes import control, executions, flows, steps
+from .runtime import Runtime
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("mockstudio")
+
+_API_PREFIX = "/v2"
+
+
+def create_app(studio: Studio, *, public_url: str | None = None, max_body_bytes: int = 1 << 20) -> FastAPI:
+    """Build an app over `studio`. Tests build as many as they like."""
+    app = FastAPI(
+        title="mockstudio",
+        version=__version__,
+        description=(
+            "A local mock of Twilio Studio's v2 REST API. The Twilio routes (`/v2/...`) follow "
+            "Twilio's official OpenAPI description and are not repeated here; this page "
+            "documents mockstudio's own control plane under `/_mockstudio/`."
+        ),
+        redirect_slashes=False,  # SDKs do not follow redirects; Twilio answers 404
+    )
+    app.state.runtime = Runtime(
+        studio=studio,
+        public_url=public_url.rstrip("/") if public_url else None,
+        max_body_bytes=max_body_bytes,
+    )
+    # Flows' literal sub-paths first, then the SID routes (Validate must precede {Sid}).
+    app.include_router(executions.router)
+    app.include_router(steps.router)
+    app.include_router(flows.router)
+    app.include_router(control.router)
+    _install_error_handlers(app)
+    return app
+
+
+def _error(error: TwilioError, request: Request) -> Response:
+    if isinstance(error, NotFound) and not error.message:
+        path = request.url.path
+        relative = path[len(_API_PREFIX) :] if path.startswith(_API_PREFIX + "/") else path
+        error.message = f"The requested resource {relative[:256]} was not found"
+    headers = {"WWW-Authenticate": 'Basic realm="Twilio API"'} if error.status == 401 else None
+    return render.TwilioJSON(render.error_body(error), status_code=error.status, headers=headers)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    async def twilio_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, TwilioError)
+        return _error(exc, request)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        error: TwilioError
+        if exc.status_code == 405:
+            response = _error(MethodNotAllowed(), request)
+            if exc.headers and "Allow" in exc.headers:
+                response.headers["Allow"] = exc.headers["Allow"]
+            return response
+        if exc.status_code == 404:
+            # Twilio authenticates before routing: an unknown /v2 path without valid
+            # credentials is a 401, not a 404.
+            if request.url.path.startswith(_API_PREFIX + "/"):
+                try:
+                    authenticate(request)
+                except TwilioError as auth_error:
+                    return _error(auth_error, request)
+            error = NotFound()
+        else:
+            error = TwilioError(str(exc.detail))
+            error.status = exc.status_code
+            error.code = 20000 + exc.status_code if exc.status_code < 1000 else 20001
+        return _error(error, request)
+
+    async def validation_error(request: Request, exc: Exception) -> Response:
+        return _error(InvalidParameter(f"Invalid request: {exc}"[:500]), request)
+
+    async def unexpected_error(request: Request, exc: Exception) -> Response:
+        log.exception("Unexpected error on %s %s", request.method, request.url.path)
+        error = TwilioError("Internal server error")
+        error.status, error.code = 500, 20500
+        return _error(error, request)
+
+    app.add_exception_handler(TwilioError, twilio_error)
+    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(Exception, unexpected_error)

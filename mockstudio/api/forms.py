@@ -1,0 +1,72 @@
+"""Request bodies: Twilio takes `application/x-www-form-urlencoded` (repeated keys for
+lists, §A.1); multipart is accepted too. Bodies over the configured limit get a 413."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+
+from ..errors import InvalidParameter, PayloadTooLarge
+from ..paging import PageRequest, parse_page_request
+from .runtime import runtime
+
+__all__ = ["Form", "page_request", "read_form"]
+
+
+class Form:
+    """Form fields; a repeated key keeps every value."""
+
+    __slots__ = ("_fields",)
+
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        fields: dict[str, list[str]] = {}
+        for name, value in pairs:
+            fields.setdefault(name, []).append(value)
+        self._fields = fields
+
+    def get(self, name: str) -> str | None:
+        values = self._fields.get(name)
+        return values[0] if values else None
+
+    def getlist(self, name: str) -> list[str]:
+        return list(self._fields.get(name, ()))
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._fields
+
+
+async def read_body(request: Request) -> bytes:
+    limit = runtime(request).max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_form(request: Request) -> Form:
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        # Enforce the limit while reading, then hand Starlette the body it would have cached.
+        request._body = await read_body(request)
+        try:
+            data = await request.form()
+        except Exception:  # python-multipart raises several types for malformed bodies
+            raise InvalidParameter("The request body is not valid multipart/form-data") from None
+        return Form([(k, v) for k, v in data.multi_items() if not isinstance(v, UploadFile)])
+    body = await read_body(request)
+    text = body.decode("utf-8", errors="replace")
+    return Form(parse_qsl(text, keep_blank_values=True))
+
+
+def page_request(request: Request) -> PageRequest:
+    query = request.query_params
+    return parse_page_request(query.get("PageSize"), query.get("Page"), query.get("PageToken"))

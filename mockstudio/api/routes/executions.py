@@ -1,0 +1,85 @@
+"""`/v2/Flows/{FlowSid}/Executions`: the five Execution operations and the Execution
+Context. Each route authenticates, calls the one state method named after the operation,
+and renders; errors are raised and turned into Twilio bodies in one place (app.py)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .. import render
+from ..auth import authenticate
+from ..forms import page_request, read_form
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+
+
+def _filters(request: Request) -> tuple[list[tuple[str, str]], str | None, str | None, str | None]:
+    query = request.query_params
+    echoed: list[tuple[str, str]] = []
+    # The spec names the filter `status` (lowercase, as the SDKs send it, §A.2); `Status`
+    # is tolerated.
+    status = query.get("status", query.get("Status"))
+    if status is not None:
+        echoed.append(("status", status))
+    date_from = query.get("DateCreatedFrom")
+    if date_from is not None:
+        echoed.append(("DateCreatedFrom", date_from))
+    date_to = query.get("DateCreatedTo")
+    if date_to is not None:
+        echoed.append(("DateCreatedTo", date_to))
+    return echoed, status, date_from, date_to
+
+
+@router.get("/v2/Flows/{FlowSid}/Executions")
+async def list_executions(request: Request, FlowSid: str) -> Response:
+    account = authenticate(request)
+    echoed, status, date_from, date_to = _filters(request)
+    filters = account.execution_filters(status, date_from, date_to)
+    paging = page_request(request)
+    result = account.list_executions(FlowSid, filters, paging)
+    base = render.base_url(request)
+    items = [render.execution(e, base) for e in result.items]
+    body = render.page("executions", items, result, base, request.url.path, echoed)
+    return render.TwilioJSON(body)
+
+
+@router.post("/v2/Flows/{FlowSid}/Executions")
+async def create_execution(request: Request, FlowSid: str) -> Response:
+    account = authenticate(request)
+    form = await read_form(request)
+    execution = account.create_execution(FlowSid, form.get("To"), form.get("From"), form.get("Parameters"))
+    return render.TwilioJSON(render.execution(execution, render.base_url(request)), status_code=201)
+
+
+@router.get("/v2/Flows/{FlowSid}/Executions/{Sid}")
+async def fetch_execution(request: Request, FlowSid: str, Sid: str) -> Response:
+    account = authenticate(request)
+    execution = account.fetch_execution(FlowSid, Sid)
+    return render.TwilioJSON(render.execution(execution, render.base_url(request)))
+
+
+@router.post("/v2/Flows/{FlowSid}/Executions/{Sid}")
+async def update_execution(request: Request, FlowSid: str, Sid: str) -> Response:
+    account = authenticate(request)
+    form = await read_form(request)
+    execution = account.update_execution(FlowSid, Sid, form.get("Status"))
+    return render.TwilioJSON(render.execution(execution, render.base_url(request)))
+
+
+@router.delete("/v2/Flows/{FlowSid}/Executions/{Sid}")
+async def delete_execution(request: Request, FlowSid: str, Sid: str) -> Response:
+    account = authenticate(request)
+    account.delete_execution(FlowSid, Sid)
+    # 204 with no body: twilio-python returns the parsed body instead of True otherwise.
+    return Response(status_code=204)
+
+
+@router.get("/v2/Flows/{FlowSid}/Executions/{ExecutionSid}/Context")
+async def fetch_execution_context(request: Request, FlowSid: str, ExecutionSid: str) -> Response:
+    account = authenticate(request)
+    execution, context = account.fetch_execution_context(FlowSid, ExecutionSid)
+    return render.TwilioJSON(render.execution_context(execution, context, render.base_url(request)))

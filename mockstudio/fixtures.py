@@ -1,0 +1,165 @@
+"""Fixture files: accounts (SIDs, tokens, API keys) and flows (SID, name, definition).
+
+A fixture directory holds any number of `*.json` files (searched recursively), each an
+object with optional `accounts` and `flows` lists:
+
+    {"accounts": [{"sid": "AC…", "auth_token": "…", "api_keys": [{"sid": "SK…", "secret": "…"}]}],
+     "flows": [{"sid": "FW…", "friendly_name": "…", "definition": {…} | "definition_file": "x.json",
+                "account_sid": "AC…" (default: the default account), "status": "published"}]}
+
+Every problem is reported with the file and the field it is in.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .studio import AccountSeed, FlowSeed
+
+__all__ = ["FixtureError", "Fixtures", "load_bundled", "load_directory"]
+
+
+class FixtureError(ValueError):
+    """An invalid fixture file; the message names the file and the field."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ApiKeyFixture(_Model):
+    sid: str = Field(pattern=r"^SK[0-9a-fA-F]{32}$")
+    secret: str = Field(min_length=1, pattern=r"^[A-Za-z0-9]+$")
+
+
+class AccountFixture(_Model):
+    sid: str = Field(pattern=r"^AC[0-9a-fA-F]{32}$")
+    auth_token: str = Field(min_length=1, pattern=r"^[A-Za-z0-9]+$")
+    friendly_name: str | None = None
+    api_keys: list[ApiKeyFixture] = []
+
+
+class FlowFixture(_Model):
+    sid: str = Field(pattern=r"^FW[0-9a-fA-F]{32}$")
+    friendly_name: str = Field(min_length=1)
+    account_sid: str | None = Field(None, pattern=r"^AC[0-9a-fA-F]{32}$")
+    status: Literal["draft", "published"] = "published"
+    commit_message: str | None = None
+    definition: dict[str, Any] | None = None
+    definition_file: str | None = None
+
+    @model_validator(mode="after")
+    def _one_definition(self) -> FlowFixture:
+        if (self.definition is None) == (self.definition_file is None):
+            raise ValueError("give exactly one of `definition` and `definition_file`")
+        return self
+
+
+class FixtureFile(_Model):
+    accounts: list[AccountFixture] = []
+    flows: list[FlowFixture] = []
+
+
+class Fixtures:
+    """Accumulates fixture files, checking SIDs are unique and flows' accounts exist."""
+
+    def __init__(self, default_account: AccountSeed) -> None:
+        self.default_account_sid = default_account.sid
+        self.accounts: dict[str, AccountSeed] = {default_account.sid: default_account}
+        self.flows: dict[str, FlowSeed] = {}
+        self._api_keys: set[str] = set()
+
+    def add_text(self, text: str, source: str, base_dir: Path | None) -> None:
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise FixtureError(f"{source}: not valid JSON: {exc}") from None
+        try:
+            parsed = FixtureFile.model_validate(raw)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}"
+                for err in exc.errors()
+            )
+            raise FixtureError(f"{source}: {problems}") from None
+        for account in parsed.accounts:
+            if account.sid in self.accounts and account.sid != self.default_account_sid:
+                raise FixtureError(f"{source}: account {account.sid} is defined twice")
+            for key in account.api_keys:
+                if key.sid in self._api_keys:
+                    raise FixtureError(f"{source}: API key {key.sid} is defined twice")
+                self._api_keys.add(key.sid)
+            self.accounts[account.sid] = AccountSeed(
+                sid=account.sid,
+                auth_token=account.auth_token,
+                api_keys={key.sid: key.secret for key in account.api_keys},
+                friendly_name=account.friendly_name,
+            )
+        for flow in parsed.flows:
+            if flow.sid in self.flows:
+                raise FixtureError(f"{source}: flow {flow.sid} is defined twice")
+            self.flows[flow.sid] = FlowSeed(
+                sid=flow.sid,
+                account_sid=flow.account_sid or self.default_account_sid,
+                friendly_name=flow.friendly_name,
+                definition=self._definition(flow, source, base_dir),
+                status=flow.status,
+                commit_message=flow.commit_message,
+            )
+
+    def _definition(self, flow: FlowFixture, source: str, base_dir: Path | None) -> dict[str, Any]:
+        if flow.definition is not None:
+            return flow.definition
+        assert flow.definition_file is not None
+        if base_dir is None:
+            raise FixtureError(f"{source}: flow {flow.sid}: definition_file needs a fixture directory")
+        path = base_dir / flow.definition_file
+        try:
+            value = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise FixtureError(
+                f"{source}: flow {flow.sid}: cannot read definition_file {path}: {exc}"
+            ) from None
+        if not isinstance(value, dict):
+            raise FixtureError(f"{source}: flow {flow.sid}: definition_file {path} is not a JSON object")
+        return value
+
+    def check(self) -> None:
+        for flow in self.flows.values():
+            if flow.account_sid not in self.accounts:
+                raise FixtureError(
+                    f"flow {flow.sid} belongs to account {flow.account_sid}, which no fixture defines"
+                )
+
+
+def load_bundled(fixtures: Fixtures) -> None:
+    """The demo flow shipped inside the package, so zero configuration works."""
+    bundled = resources.files("mockstudio") / "bundled"
+    for entry in sorted(bundled.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".json"):
+            fixtures.add_text(entry.read_text(encoding="utf-8"), f"(bundled) {entry.name}", None)
+
+
+def load_directory(fixtures: Fixtures, directory: Path) -> None:
+    if not directory.is_dir():
+        raise FixtureError(f"{directory}: fixture directory does not exist")
+    for path in sorted(directory.rglob("*.json")):
+        # Files named by a flow's `definition_file` are definitions, not fixture files.
+        text = path.read_text(encoding="utf-8")
+        if _is_bare_definition(text):
+            continue
+        fixtures.add_text(text, str(path), path.parent)
+    fixtures.check()
+
+
+def _is_bare_definition(text: str) -> bool:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        return False
+    return isinstance(value, dict) and "states" in value and "initial_state" in value

@@ -1,0 +1,114 @@
+"""Domain objects. Plain dataclasses with slots: a stored execution must stay small
+(the memory budget is 2.5 KB each at 100k), so derived data (URLs, the trigger-time
+context) is computed when rendered, not stored."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .paging import SortedIndex
+
+__all__ = [
+    "ACTIVE",
+    "DRAFT",
+    "ENDED",
+    "PUBLISHED",
+    "Execution",
+    "Flow",
+    "FlowRevision",
+    "Step",
+]
+
+ACTIVE = "active"
+ENDED = "ended"
+DRAFT = "draft"
+PUBLISHED = "published"
+
+
+@dataclass(slots=True)
+class FlowRevision:
+    revision: int
+    friendly_name: str
+    definition: dict[str, Any]
+    status: str
+    commit_message: str | None
+    valid: bool
+    errors: list[Any]
+    warnings: list[Any]
+    author_sid: str | None
+    date_created: int
+    date_updated: int | None
+
+
+@dataclass(slots=True)
+class Flow:
+    sid: str
+    account_sid: str
+    friendly_name: str
+    definition: dict[str, Any]
+    status: str
+    revision: int
+    commit_message: str | None
+    valid: bool
+    errors: list[Any]
+    warnings: list[Any]
+    author_sid: str | None
+    date_created: int
+    date_updated: int | None
+    key: int
+    revisions: SortedIndex[FlowRevision] = field(default_factory=SortedIndex)
+    test_users: list[str] = field(default_factory=list)
+    # Executions of this flow, all and per status, plus the one-active-execution rule's index.
+    executions: SortedIndex[Execution] = field(default_factory=SortedIndex)
+    active_executions: SortedIndex[Execution] = field(default_factory=SortedIndex)
+    ended_executions: SortedIndex[Execution] = field(default_factory=SortedIndex)
+    active_by_contact: dict[tuple[str, str], Execution] = field(default_factory=dict)
+
+    def published_revision(self) -> FlowRevision | None:
+        """The newest published revision, which is what executions run."""
+        for revision in self.revisions.newest_first():
+            if revision.status == PUBLISHED:
+                return revision
+        return None
+
+
+@dataclass(slots=True)
+class Step:
+    sid: str
+    execution_sid: str
+    name: str
+    transitioned_from: str
+    transitioned_to: str
+    type: str | None
+    parent_step_sid: str | None
+    context: dict[str, Any]
+    date_created: int
+    date_updated: int | None
+    key: int
+
+
+@dataclass(slots=True)
+class Execution:
+    sid: str
+    account_sid: str
+    flow_sid: str
+    contact_sid: str
+    contact_channel_address: str  # the `To` of the create call
+    flow_channel_address: str  # the `From`
+    parameters: dict[str, Any] | None
+    status: str
+    flow_version: int | None
+    initiated_by: str | None
+    date_created: int
+    date_updated: int | None
+    key: int
+    steps: SortedIndex[Step] | None = None  # created with the first step
+
+    def find_step(self, sid: str) -> Step | None:
+        if self.steps is None:
+            return None
+        for step in self.steps.newest_first():
+            if step.sid == sid:
+                return step
+        return None

@@ -1,0 +1,173 @@
+"""Newest-first paging over sorted indexes, as Twilio pages its list resources (§B).
+
+Pure: no HTTP. An index keeps integer sort keys ascending (older first) in an array beside
+the items, so a page is found by bisection and slicing: O(log n + page size), never a scan.
+
+Page tokens follow Twilio's visible convention (`PA…` for the next page, `PB…` for the
+previous one, §B.3) but carry the boundary item's sort key rather than its SID, so a page
+resumes correctly even if that item was deleted meanwhile, plus a checksum of the filters
+the token was issued with: a token replayed with other filters is rejected (21481).
+"""
+
+from __future__ import annotations
+
+import zlib
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from .errors import InvalidPageToken, InvalidParameter
+
+__all__ = [
+    "DEFAULT_PAGE_SIZE",
+    "MAX_PAGE_SIZE",
+    "Page",
+    "PageRequest",
+    "SortedIndex",
+    "parse_page_request",
+]
+
+T = TypeVar("T")
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 1000
+_NEXT = "PA"
+_PREVIOUS = "PB"
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    page_size: int = DEFAULT_PAGE_SIZE
+    page: int = 0
+    token: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: list[T]
+    request: PageRequest
+    next_token: str | None
+    previous_token: str | None
+
+
+def _parse_int(name: str, raw: str) -> int:
+    try:
+        return int(raw.strip())
+    except ValueError:
+        raise InvalidParameter(f"Invalid {name}: {raw!r} is not an integer") from None
+
+
+def parse_page_request(page_size: str | None, page: str | None, token: str | None) -> PageRequest:
+    """Validate the raw `PageSize`, `Page` and `PageToken` query values.
+
+    `PageSize` above 1000 is clamped rather than rejected: twilio-python sends `list(limit=N)`
+    as `PageSize=N` with no cap since it removed its own coercion (§B.4), which only works
+    against a server that clamps. Below 1 is a 400 (chosen; UNCONFIRMED in §J)."""
+    size = DEFAULT_PAGE_SIZE
+    if page_size is not None:
+        size = _parse_int("PageSize", page_size)
+        if size < 1:
+            raise InvalidParameter("Invalid PageSize: it must be between 1 and 1000")
+        size = min(size, MAX_PAGE_SIZE)
+    number = 0
+    if page is not None:
+        number = _parse_int("Page", page)
+        if number < 0:
+            raise InvalidParameter("Invalid Page: it must be 0 or more")
+    return PageRequest(size, number, token or None)
+
+
+def _checksum(filters: str) -> str:
+    return f"{zlib.crc32(filters.encode()):08x}"
+
+
+def _encode_token(direction: str, key: int, filters: str) -> str:
+    return f"{direction}{key:x}-{_checksum(filters)}"
+
+
+def _decode_token(token: str, filters: str) -> tuple[str, int]:
+    direction, body = token[:2], token[2:]
+    key_hex, _, checksum = body.partition("-")
+    if direction not in (_NEXT, _PREVIOUS) or checksum != _checksum(filters) or not key_hex:
+        raise InvalidPageToken()
+    try:
+        key = int(key_hex, 16)
+    except ValueError:
+        raise InvalidPageToken() from None
+    if key < 0 or len(key_hex) > 32:
+        raise InvalidPageToken()
+    return direction, key
+
+
+class SortedIndex(Generic[T]):
+    """Items ordered by a unique integer key, listed newest (largest key) first."""
+
+    __slots__ = ("_items", "_keys")
+
+    def __init__(self) -> None:
+        self._keys: list[int] = []
+        self._items: list[T] = []
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def add(self, key: int, item: T) -> None:
+        if not self._keys or key > self._keys[-1]:  # the common case: time moves forward
+            self._keys.append(key)
+            self._items.append(item)
+            return
+        at = bisect_left(self._keys, key)
+        self._keys.insert(at, key)
+        self._items.insert(at, item)
+
+    def remove(self, key: int) -> None:
+        at = bisect_left(self._keys, key)
+        if at < len(self._keys) and self._keys[at] == key:
+            del self._keys[at]
+            del self._items[at]
+
+    def clear(self) -> None:
+        self._keys.clear()
+        self._items.clear()
+
+    def newest_first(self) -> Iterator[T]:
+        return reversed(self._items)
+
+    def newest(self) -> T | None:
+        return self._items[-1] if self._items else None
+
+    def page(
+        self,
+        request: PageRequest,
+        *,
+        key_from: int | None = None,
+        key_to: int | None = None,
+        filters: str = "",
+    ) -> Page[T]:
+        """One page, newest first, of the items with `key_from <= key < key_to`.
+
+        Without a token, `Page` selects the window by offset (O(1) on the array); with one,
+        the window starts just past the boundary key it carries."""
+        keys = self._keys
+        lo = 0 if key_from is None else bisect_left(keys, key_from)
+        hi = len(keys) if key_to is None else bisect_left(keys, key_to)
+        size = request.page_size
+        if request.token is None:
+            end = max(lo, hi - request.page * size)
+            start = max(lo, end - size)
+        else:
+            direction, key = _decode_token(request.token, filters)
+            if direction == _NEXT:
+                end = max(lo, min(hi, bisect_left(keys, key)))
+                start = max(lo, end - size)
+            else:
+                start = min(hi, max(lo, bisect_right(keys, key)))
+                end = min(hi, start + size)
+        items = self._items[start:end]
+        items.reverse()
+        next_token = _encode_token(_NEXT, keys[start], filters) if start > lo else None
+        previous_token = None
+        if request.page > 0 and end > start:
+            previous_token = _encode_token(_PREVIOUS, keys[end - 1], filters)
+        return Page(items, request, next_token, previous_token)

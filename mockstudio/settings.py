@@ -1,0 +1,74 @@
+"""Settings, read once at the edge (the CLI) from `MOCKSTUDIO_*` environment variables and
+command-line flags, then passed down as plain values. Nothing reads the environment at
+import time."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = [
+    "DEFAULT_ACCOUNT_SID",
+    "DEFAULT_AUTH_TOKEN",
+    "ENV_PREFIX",
+    "Settings",
+    "SettingsError",
+    "unknown_environment_variables",
+]
+
+ENV_PREFIX = "MOCKSTUDIO_"
+# Alphanumeric on purpose: twilio-go refuses credentials with other characters (§E).
+DEFAULT_ACCOUNT_SID = "AC00000000000000000000000000000000"
+DEFAULT_AUTH_TOKEN = "mockstudio"
+
+
+class SettingsError(ValueError):
+    """A setting that stops startup, with a message naming it."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid")
+
+    host: str = Field("127.0.0.1", description="Interface to listen on")
+    port: int = Field(8080, ge=0, le=65535, description="Port to listen on (0: any free port)")
+    fixtures: Path | None = Field(None, description="Directory of fixture files (accounts, flows)")
+    public_url: str | None = Field(
+        None, description="Base URL clients reach the mock at, for `url`/`links`/paging URLs"
+    )
+    account_sid: str = Field(DEFAULT_ACCOUNT_SID, pattern=r"^AC[0-9a-f]{32}$")
+    auth_token: str = Field(DEFAULT_AUTH_TOKEN, pattern=r"^[A-Za-z0-9]+$")
+    accept_any_flow: bool = Field(
+        False, description="Treat any well-formed, unknown Flow SID as an existing inert flow"
+    )
+    max_body_bytes: int = Field(1 << 20, ge=1024, description="Largest request body accepted")
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    access_log: bool = True
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+
+def unknown_environment_variables(environ: Mapping[str, str] | None = None) -> list[str]:
+    """Messages for `MOCKSTUDIO_*` variables that name no setting (a typo would otherwise
+    be ignored silently)."""
+    environ = os.environ if environ is None else environ
+    known = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
+    problems = []
+    for name in sorted(environ):
+        if name.startswith(ENV_PREFIX) and name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            problems.append(f"unknown environment variable {name}{hint}")
+    return problems

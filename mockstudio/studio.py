@@ -1,0 +1,390 @@
+"""The application layer: one method per Twilio Studio operation, over per-account state.
+
+Plain Python, no HTTP. Every mutation runs without awaiting in the middle, so on the
+event loop each operation is atomic; `Studio.lock` guards callers from other threads.
+"""
+
+from __future__ import annotations
+
+import hmac
+import itertools
+import logging
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from . import sids
+from .clock import Clock
+from .contexts import trigger_context
+from .dates import parse_filter_date
+from .errors import (
+    ExecutionAlreadyActive,
+    ExecutionAlreadyEnded,
+    InvalidParameter,
+    MissingParameter,
+    NotFound,
+)
+from .models import ACTIVE, ENDED, PUBLISHED, Execution, Flow, FlowRevision, Step
+from .paging import Page, PageRequest, SortedIndex
+
+__all__ = ["AccountSeed", "AccountState", "FlowSeed", "Studio"]
+
+log = logging.getLogger("mockstudio")
+
+_KEY_SHIFT = 32  # sort key = (date_created seconds << 32) | per-account sequence number
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSeed:
+    sid: str
+    auth_token: str
+    api_keys: dict[str, str] = field(default_factory=dict)  # API Key SID -> secret
+    friendly_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FlowSeed:
+    sid: str
+    account_sid: str
+    friendly_name: str
+    definition: dict[str, Any]
+    status: str = PUBLISHED
+    commit_message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionFilters:
+    status: str | None
+    date_from: int | None
+    date_to: int | None
+    raw: str  # canonical text the page tokens are tied to
+
+
+class AccountState:
+    """Everything one account owns. Rebuilt, not mutated, on reset."""
+
+    def __init__(self, studio: Studio, seed: AccountSeed) -> None:
+        self.studio = studio
+        self.sid = seed.sid
+        self.flows: dict[str, Flow] = {}
+        self.flow_index: SortedIndex[Flow] = SortedIndex()
+        self.executions: dict[str, Execution] = {}
+        self.contacts: dict[str, str] = {}  # contact address -> FC SID, stable per account
+        self._sequence = itertools.count(1)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _now(self) -> int:
+        return int(self.studio.clock.now())
+
+    def _key(self, seconds: int) -> int:
+        return (seconds << _KEY_SHIFT) | (next(self._sequence) & 0xFFFFFFFF)
+
+    def _flow(self, flow_sid: str) -> Flow:
+        flow = self.flows.get(flow_sid)
+        if flow is not None:
+            return flow
+        if self.studio.accept_any_flow and sids.is_sid(flow_sid, sids.FLOW):
+            return self.add_flow(
+                FlowSeed(flow_sid, self.sid, f"Auto-created flow {flow_sid}", inert_definition())
+            )
+        known = ", ".join(f"{f.sid} ({f.friendly_name})" for f in self.flows.values()) or "none"
+        log.warning(
+            "Flow %s not found in account %s; its flows are: %s "
+            "(add it to a fixture, or run with --accept-any-flow)",
+            flow_sid[:40],
+            self.sid,
+            known,
+        )
+        raise NotFound()
+
+    def _execution(self, flow_sid: str, sid: str) -> Execution:
+        flow = self._flow(flow_sid)
+        execution = self.executions.get(sid)
+        if execution is None or execution.flow_sid != flow.sid:
+            raise NotFound()
+        return execution
+
+    def add_flow(self, seed: FlowSeed) -> Flow:
+        now = self._now()
+        revision = FlowRevision(
+            revision=1,
+            friendly_name=seed.friendly_name,
+            definition=seed.definition,
+            status=seed.status,
+            commit_message=seed.commit_message,
+            valid=True,
+            errors=[],
+            warnings=[],
+            author_sid=None,
+            date_created=now,
+            date_updated=None,
+        )
+        flow = Flow(
+            sid=seed.sid,
+            account_sid=self.sid,
+            friendly_name=seed.friendly_name,
+            definition=seed.definition,
+            status=seed.status,
+            revision=1,
+            commit_message=seed.commit_message,
+            valid=True,
+            errors=[],
+            warnings=[],
+            author_sid=None,
+            date_created=now,
+            date_updated=None,
+            key=self._key(now),
+        )
+        flow.revisions.add(revision.revision, revision)
+        self.flows[flow.sid] = flow
+        self.flow_index.add(flow.key, flow)
+        return flow
+
+    # -- Flows (read side) --------------------------------------------------------------------
+
+    def list_flows(self, request: PageRequest) -> Page[Flow]:
+        return self.flow_index.page(request)
+
+    def fetch_flow(self, sid: str) -> Flow:
+        flow = self.flows.get(sid)
+        if flow is None:
+            raise NotFound()
+        return flow
+
+    # -- Executions ---------------------------------------------------------------------------
+
+    def create_execution(
+        self, flow_sid: str, to: str | None, from_: str | None, parameters: str | None
+    ) -> Execution:
+        flow = self._flow(flow_sid)
+        if not to:
+            raise MissingParameter("To")
+        if not from_:
+            raise MissingParameter("From")
+        data = parse_parameters(parameters)
+        active = flow.active_by_contact.get((to, from_))
+        if active is not None:
+            raise ExecutionAlreadyActive(active.sid)
+        contact_sid = self.contacts.get(to)
+        if contact_sid is None:
+            contact_sid = self.contacts[to] = self.studio.sids.new(sids.CONTACT)
+        now = self._now()
+        execution = Execution(
+            sid=self.studio.sids.new(sids.EXECUTION),
+            account_sid=self.sid,
+            flow_sid=flow.sid,
+            contact_sid=contact_sid,
+            contact_channel_address=to,
+            flow_channel_address=from_,
+            parameters=data,
+            status=ACTIVE,
+            flow_version=flow.revision,
+            # §5.1: "a Request SID if triggered by a REST API request".
+            initiated_by=self.studio.sids.new(sids.REQUEST),
+            date_created=now,
+            date_updated=now,
+            key=self._key(now),
+        )
+        self.executions[execution.sid] = execution
+        flow.executions.add(execution.key, execution)
+        flow.active_executions.add(execution.key, execution)
+        flow.active_by_contact[(to, from_)] = execution
+        return execution
+
+    def execution_filters(
+        self, status: str | None, date_from: str | None, date_to: str | None
+    ) -> ExecutionFilters:
+        if status is not None:
+            status = status.strip().lower()  # SDKs send lowercase; tolerate any case
+            if status not in (ACTIVE, ENDED):
+                raise InvalidParameter(f"Invalid status: {status!r} is not one of active, ended")
+        start = parse_filter_date("DateCreatedFrom", date_from) if date_from else None
+        end = parse_filter_date("DateCreatedTo", date_to) if date_to else None
+        raw = f"{status or ''}|{start if start is not None else ''}|{end if end is not None else ''}"
+        return ExecutionFilters(status, start, end, raw)
+
+    def list_executions(
+        self, flow_sid: str, filters: ExecutionFilters, request: PageRequest
+    ) -> Page[Execution]:
+        flow = self._flow(flow_sid)
+        index = flow.executions
+        if filters.status == ACTIVE:
+            index = flow.active_executions
+        elif filters.status == ENDED:
+            index = flow.ended_executions
+        return index.page(
+            request,
+            key_from=None if filters.date_from is None else filters.date_from << _KEY_SHIFT,
+            key_to=None if filters.date_to is None else filters.date_to << _KEY_SHIFT,
+            filters=filters.raw,
+        )
+
+    def fetch_execution(self, flow_sid: str, sid: str) -> Execution:
+        return self._execution(flow_sid, sid)
+
+    def update_execution(self, flow_sid: str, sid: str, status: str | None) -> Execution:
+        execution = self._execution(flow_sid, sid)
+        if not status:
+            raise MissingParameter("Status")
+        if status != ENDED:
+            # The spec's enum also lists `active`, but the docs: "Update the status of an
+            # Execution to `ended`" (older spec: "Can only be `ended`").
+            raise InvalidParameter(f"Invalid Status: {status!r}. An Execution can only be updated to ended")
+        if execution.status == ENDED:
+            raise ExecutionAlreadyEnded(execution.sid)
+        self.end_execution(execution)
+        return execution
+
+    def end_execution(self, execution: Execution) -> None:
+        flow = self.flows[execution.flow_sid]
+        execution.status = ENDED
+        execution.date_updated = self._now()
+        flow.active_executions.remove(execution.key)
+        flow.ended_executions.add(execution.key, execution)
+        contact = (execution.contact_channel_address, execution.flow_channel_address)
+        if flow.active_by_contact.get(contact) is execution:
+            del flow.active_by_contact[contact]
+
+    def delete_execution(self, flow_sid: str, sid: str) -> None:
+        """Deletes the execution and its steps, whatever its status (allowed for active
+        ones: UNCONFIRMED in §J, chosen because it is the only way to free a contact
+        without ending)."""
+        execution = self._execution(flow_sid, sid)
+        flow = self.flows[execution.flow_sid]
+        del self.executions[sid]
+        flow.executions.remove(execution.key)
+        (flow.active_executions if execution.status == ACTIVE else flow.ended_executions).remove(
+            execution.key
+        )
+        contact = (execution.contact_channel_address, execution.flow_channel_address)
+        if flow.active_by_contact.get(contact) is execution:
+            del flow.active_by_contact[contact]
+        execution.steps = None
+
+    def fetch_execution_context(self, flow_sid: str, sid: str) -> tuple[Execution, dict[str, Any]]:
+        execution = self._execution(flow_sid, sid)
+        return execution, trigger_context(execution)
+
+    # -- Steps --------------------------------------------------------------------------------
+
+    def list_execution_steps(
+        self, flow_sid: str, execution_sid: str, request: PageRequest
+    ) -> tuple[Execution, Page[Step]]:
+        execution = self._execution(flow_sid, execution_sid)
+        steps = execution.steps if execution.steps is not None else _EMPTY_STEPS
+        return execution, steps.page(request)
+
+    def fetch_execution_step(self, flow_sid: str, execution_sid: str, sid: str) -> tuple[Execution, Step]:
+        execution = self._execution(flow_sid, execution_sid)
+        step = execution.find_step(sid)
+        if step is None:
+            raise NotFound()
+        return execution, step
+
+    def fetch_execution_step_context(
+        self, flow_sid: str, execution_sid: str, step_sid: str
+    ) -> tuple[Execution, Step]:
+        return self.fetch_execution_step(flow_sid, execution_sid, step_sid)
+
+
+_EMPTY_STEPS: SortedIndex[Step] = SortedIndex()
+
+
+def inert_definition() -> dict[str, Any]:
+    """A flow whose trigger leads nowhere: what `--accept-any-flow` runs."""
+    return {
+        "description": "Auto-created by mockstudio",
+        "states": [
+            {
+                "name": "Trigger",
+                "type": "trigger",
+                "transitions": [
+                    {"event": "incomingMessage"},
+                    {"event": "incomingCall"},
+                    {"event": "incomingConversationMessage"},
+                    {"event": "incomingRequest"},
+                    {"event": "incomingParent"},
+                ],
+                "properties": {"offset": {"x": 0, "y": 0}},
+            }
+        ],
+        "initial_state": "Trigger",
+        "flags": {"allow_concurrent_calls": True},
+    }
+
+
+def parse_parameters(raw: str | None) -> dict[str, Any] | None:
+    """`Parameters` is JSON *text* that must hold an object (the spec: "the JSON value must
+    explicitly be passed as a string"). Code and wording of the 400 are chosen (§J)."""
+    if raw is None or raw == "":
+        return None
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise InvalidParameter("Invalid Parameters: the value is not valid JSON") from None
+    if not isinstance(value, dict):
+        raise InvalidParameter("Invalid Parameters: the JSON value must be an object")
+    return value
+
+
+class Studio:
+    """All accounts' state, the credentials that reach it, and the shared services."""
+
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        sid_factory: sids.SidFactory,
+        accounts: Iterable[AccountSeed],
+        flows: Iterable[FlowSeed],
+        accept_any_flow: bool = False,
+    ) -> None:
+        self.clock = clock
+        self.sids = sid_factory
+        self.accept_any_flow = accept_any_flow
+        self.lock = threading.RLock()
+        self._account_seeds = list(accounts)
+        self._flow_seeds = list(flows)
+        self.accounts: dict[str, AccountState] = {}
+        self._credentials: dict[str, tuple[str, str]] = {}  # username -> (secret, account SID)
+        self.reset()
+
+    def reset(self, account_sid: str | None = None) -> None:
+        """Forget all state, or one account's, and reload the fixtures."""
+        with self.lock:
+            if account_sid is not None:
+                if account_sid not in self.accounts:
+                    raise NotFound(f"The requested resource /Accounts/{account_sid[:40]} was not found")
+                self._seed_account(next(a for a in self._account_seeds if a.sid == account_sid))
+                return
+            self.accounts = {}
+            self._credentials = {}
+            for seed in self._account_seeds:
+                self._seed_account(seed)
+
+    def _seed_account(self, seed: AccountSeed) -> None:
+        account = self.accounts[seed.sid] = AccountState(self, seed)
+        self._credentials[seed.sid] = (seed.auth_token, seed.sid)
+        for key_sid, secret in seed.api_keys.items():
+            self._credentials[key_sid] = (secret, seed.sid)
+        for flow in self._flow_seeds:
+            if flow.account_sid == seed.sid:
+                account.add_flow(flow)
+
+    def authenticate(self, username: str, password: str) -> AccountState | None:
+        """The account these Basic-auth credentials reach (Account SID + Auth Token, or
+        API Key SID + secret), or None. Secrets are compared in constant time."""
+        credential = self._credentials.get(username)
+        if credential is None:
+            hmac.compare_digest(
+                password.encode(), password.encode()
+            )  # keep timing independent of the username
+            return None
+        secret, account_sid = credential
+        if not hmac.compare_digest(password.encode(), secret.encode()):
+            return None
+        return self.accounts.get(account_sid)
