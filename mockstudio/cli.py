@@ -34,14 +34,10 @@ def _parser() -> argparse.ArgumentParser:
 def _add_serve_options(parser: argparse.ArgumentParser) -> None:
     env = ENV_PREFIX
     # Defaults are None so that only flags actually given override the environment.
-    parser.add_argument(
-        "--host", default=None, help=f"interface to listen on (${env}HOST, default 127.0.0.1)"
-    )
+    parser.add_argument("--host", default=None, help=f"interface to listen on (${env}HOST, default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=None, help=f"port (${env}PORT, default 8080)")
     parser.add_argument("--fixtures", type=Path, default=None, help=f"fixture directory (${env}FIXTURES)")
-    parser.add_argument(
-        "--public-url", default=None, help=f"base URL clients use to reach the mock (${env}PUBLIC_URL)"
-    )
+    parser.add_argument("--public-url", default=None, help=f"base URL clients use to reach the mock (${env}PUBLIC_URL)")
     parser.add_argument(
         "--accept-any-flow",
         action="store_const",
@@ -73,9 +69,7 @@ def load_settings(overrides: dict[str, Any]) -> Settings:
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
-        raise SettingsError(
-            "; ".join(_describe(str(err["loc"][0]), err["msg"]) for err in exc.errors())
-        ) from None
+        raise SettingsError("; ".join(_describe(str(err["loc"][0]), err["msg"]) for err in exc.errors())) from None
 
 
 def _describe(field: str, problem: str) -> str:

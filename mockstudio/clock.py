@@ -5,15 +5,22 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
-__all__ = ["Clock", "ManualClock", "SystemClock"]
+__all__ = ["AdjustableClock", "Clock", "ManualClock", "SystemClock", "VirtualClock"]
 
 
 class Clock(Protocol):
     def now(self) -> float:
         """Seconds since the Unix epoch (UTC)."""
         ...
+
+
+@runtime_checkable
+class AdjustableClock(Clock, Protocol):
+    def set(self, value: float) -> None: ...
+
+    def advance(self, seconds: float) -> None: ...
 
 
 class SystemClock:
@@ -40,3 +47,23 @@ class ManualClock:
     def advance(self, seconds: float) -> None:
         with self._lock:
             self._now += seconds
+
+
+class VirtualClock:
+    """Wall-clock time plus an offset that tests and demos can move: time passes as usual,
+    and `advance`/`set` jump it (the server's default, behind `/_mockstudio/clock`)."""
+
+    def __init__(self) -> None:
+        self._offset = 0.0
+        self._lock = threading.Lock()
+
+    def now(self) -> float:
+        return time.time() + self._offset
+
+    def set(self, value: float) -> None:
+        with self._lock:
+            self._offset = value - time.time()
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self._offset += seconds

@@ -1,5 +1,11 @@
-"""The Studio context an execution starts with (studio-flows.md §4.1): the Liquid roots
-`flow`, `contact`, `trigger` and `widgets`, for a REST API trigger."""
+"""Studio contexts (studio-flows.md §4): the Liquid roots `flow`, `contact`, `trigger`
+and `widgets`.
+
+A context is not stored whole: it is rebuilt from the execution's fields (addresses,
+`Parameters`, the trigger's data) plus the two layers widgets write (`widgets` outputs
+and `flow.variables`). Step contexts keep references to those layers as they stood, so
+a step costs two pointers rather than a deep copy, and steps share everything that did
+not change. Built contexts share the layers too: treat them as read-only."""
 
 from __future__ import annotations
 
@@ -7,28 +13,47 @@ from typing import Any
 
 from .models import Execution
 
-__all__ = ["trigger_context"]
+__all__ = ["build_context", "message_trigger", "parent_trigger", "trigger_context"]
 
 
-def trigger_context(execution: Execution) -> dict[str, Any]:
-    """Built on demand rather than stored: it is a pure function of the execution, and
-    not storing it keeps a stored execution small."""
-    data = execution.parameters if execution.parameters is not None else {}
-    return {
-        "flow": {
-            "flow_sid": execution.flow_sid,
-            "sid": execution.sid,  # yes: `flow.sid` is the *execution* SID (§4.1)
-            "channel": {"address": execution.flow_channel_address},
-            "data": data,
-            "variables": {},
-        },
-        "contact": {"channel": {"address": execution.contact_channel_address}},
-        "trigger": {
+def build_context(
+    execution: Execution, widgets: dict[str, Any] | None = None, variables: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    flow: dict[str, Any] = {
+        "flow_sid": execution.flow_sid,
+        "sid": execution.sid,  # yes: `flow.sid` is the *execution* SID (§4.1)
+        "channel": {"address": execution.flow_channel_address},
+    }
+    trigger = execution.trigger
+    if trigger is None:  # REST API: Parameters appear at flow.data and trigger.request
+        data = execution.parameters if execution.parameters is not None else {}
+        flow["data"] = data
+        trigger = {
             "request": {
                 "from": execution.flow_channel_address,
                 "to": execution.contact_channel_address,
                 "parameters": data,
             }
-        },
-        "widgets": {},
+        }
+    flow["variables"] = variables if variables is not None else {}
+    return {
+        "flow": flow,
+        "contact": {"channel": {"address": execution.contact_channel_address}},
+        "trigger": trigger,
+        "widgets": widgets if widgets is not None else {},
     }
+
+
+def message_trigger(message: dict[str, Any]) -> dict[str, Any]:
+    """`incomingMessage`: the webhook's parameters at `trigger.message`."""
+    return {"message": message}
+
+
+def parent_trigger(parent: dict[str, Any]) -> dict[str, Any]:
+    """`incomingParent` (a subflow): the parent's data at `trigger.parent`."""
+    return {"parent": parent}
+
+
+def trigger_context(execution: Execution) -> dict[str, Any]:
+    """The execution's current context (the trigger's data plus what widgets wrote)."""
+    return build_context(execution, execution.widgets, execution.variables)

@@ -33,8 +33,9 @@ def parse_filter_date(name: str, raw: str) -> int:
             parsed = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
         else:
             parsed = datetime.fromisoformat(value)
-    except ValueError:
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        # OverflowError: an offset that moves the instant out of years 1-9999.
+        return calendar.timegm(parsed.utctimetuple())
+    except (ValueError, OverflowError):
         raise InvalidParameter(f"Invalid {name}: {raw!r} is not an ISO 8601 date or date-time") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return calendar.timegm(parsed.utctimetuple())

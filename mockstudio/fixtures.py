@@ -52,6 +52,7 @@ class FlowFixture(_Model):
     commit_message: str | None = None
     definition: dict[str, Any] | None = None
     definition_file: str | None = None
+    numbers: list[str] = []  # addresses whose inbound messages start this flow
 
     @model_validator(mode="after")
     def _one_definition(self) -> FlowFixture:
@@ -83,8 +84,7 @@ class Fixtures:
             parsed = FixtureFile.model_validate(raw)
         except ValidationError as exc:
             problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}"
-                for err in exc.errors()
+                f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}" for err in exc.errors()
             )
             raise FixtureError(f"{source}: {problems}") from None
         for account in parsed.accounts:
@@ -110,6 +110,7 @@ class Fixtures:
                 definition=self._definition(flow, source, base_dir),
                 status=flow.status,
                 commit_message=flow.commit_message,
+                numbers=tuple(flow.numbers),
             )
 
     def _definition(self, flow: FlowFixture, source: str, base_dir: Path | None) -> dict[str, Any]:
@@ -121,10 +122,8 @@ class Fixtures:
         path = base_dir / flow.definition_file
         try:
             value = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise FixtureError(
-                f"{source}: flow {flow.sid}: cannot read definition_file {path}: {exc}"
-            ) from None
+        except (OSError, ValueError) as exc:  # ValueError: JSONDecodeError, UnicodeDecodeError
+            raise FixtureError(f"{source}: flow {flow.sid}: cannot read definition_file {path}: {exc}") from None
         if not isinstance(value, dict):
             raise FixtureError(f"{source}: flow {flow.sid}: definition_file {path} is not a JSON object")
         return value
@@ -132,9 +131,7 @@ class Fixtures:
     def check(self) -> None:
         for flow in self.flows.values():
             if flow.account_sid not in self.accounts:
-                raise FixtureError(
-                    f"flow {flow.sid} belongs to account {flow.account_sid}, which no fixture defines"
-                )
+                raise FixtureError(f"flow {flow.sid} belongs to account {flow.account_sid}, which no fixture defines")
 
 
 def load_bundled(fixtures: Fixtures) -> None:
@@ -149,8 +146,13 @@ def load_directory(fixtures: Fixtures, directory: Path) -> None:
     if not directory.is_dir():
         raise FixtureError(f"{directory}: fixture directory does not exist")
     for path in sorted(directory.rglob("*.json")):
+        if not path.is_file():
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise FixtureError(f"{path}: cannot read: {exc}") from None
         # Files named by a flow's `definition_file` are definitions, not fixture files.
-        text = path.read_text(encoding="utf-8")
         if _is_bare_definition(text):
             continue
         fixtures.add_text(text, str(path), path.parent)

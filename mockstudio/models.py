@@ -82,7 +82,10 @@ class Step:
     transitioned_to: str
     type: str | None
     parent_step_sid: str | None
-    context: dict[str, Any]
+    # The context as it stood after this step, as the layers the engine writes (shared
+    # with the execution and other steps, never copied): see contexts.build_context.
+    widgets: dict[str, Any] | None
+    variables: dict[str, Any] | None
     date_created: int
     date_updated: int | None
     key: int
@@ -104,6 +107,15 @@ class Execution:
     date_updated: int | None
     key: int
     steps: SortedIndex[Step] | None = None  # created with the first step
+    # The trigger's data for non-REST triggers (`{"message": …}`, `{"parent": …}`);
+    # None for a REST trigger, whose data is `parameters` and the addresses.
+    trigger: dict[str, Any] | None = None
+    # What widgets wrote: `widgets.<name>` outputs and `flow.variables`. Replaced, never
+    # mutated, so steps can keep references instead of copies.
+    widgets: dict[str, Any] | None = None
+    variables: dict[str, Any] | None = None
+    # The engine's bookkeeping while the execution runs; dropped when it ends.
+    run: Any = None
 
     def find_step(self, sid: str) -> Step | None:
         if self.steps is None:

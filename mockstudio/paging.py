@@ -21,6 +21,7 @@ from .errors import InvalidPageToken, InvalidParameter
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
+    "MAX_PAGE",
     "MAX_PAGE_SIZE",
     "Page",
     "PageRequest",
@@ -32,6 +33,9 @@ T = TypeVar("T")
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
+# `Page` is echoed into `meta.page` (and `Page+1` into `next_page_url`); an unbounded value
+# overflows the JSON encoder's 64-bit integers, so larger values are a 400 like negative ones.
+MAX_PAGE = 2**31 - 1
 _NEXT = "PA"
 _PREVIOUS = "PB"
 
@@ -73,8 +77,8 @@ def parse_page_request(page_size: str | None, page: str | None, token: str | Non
     number = 0
     if page is not None:
         number = _parse_int("Page", page)
-        if number < 0:
-            raise InvalidParameter("Invalid Page: it must be 0 or more")
+        if number < 0 or number > MAX_PAGE:
+            raise InvalidParameter(f"Invalid Page: it must be between 0 and {MAX_PAGE}")
     return PageRequest(size, number, token or None)
 
 

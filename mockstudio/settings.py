@@ -49,8 +49,24 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1 << 20, ge=1024, description="Largest request body accepted")
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
     access_log: bool = True
+    http_mode: Literal["live", "off"] = Field(
+        "live", description="Outbound HTTP from widgets: live, or off (every call fails as unreachable)"
+    )
+    http_redirect: str | None = Field(
+        None, description="Send every widget HTTP call to this base URL instead (path and query kept)"
+    )
+    message_limit: int = Field(10_000, ge=1, description="Messages kept in the log per account")
+    widget_events: dict[str, str] = Field(
+        default_factory=dict,
+        description='Event simulated widgets take, by type (JSON: {"say-play": "audioComplete"})',
+    )
 
-    @field_validator("public_url")
+    @field_validator("widget_events")
+    @classmethod
+    def _check_events(cls, value: dict[str, str]) -> dict[str, str]:
+        return _check_widget_events(value)
+
+    @field_validator("public_url", "http_redirect")
     @classmethod
     def _check_public_url(cls, value: str | None) -> str | None:
         if value is None or value == "":
@@ -58,6 +74,18 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+
+def _check_widget_events(value: dict[str, str]) -> dict[str, str]:
+    from .engine.catalogue import WIDGET_TYPES
+
+    for kind, event in value.items():
+        widget = WIDGET_TYPES.get(kind)
+        if widget is None:
+            raise ValueError(f"unknown widget type {kind!r}")
+        if event not in widget.events:
+            raise ValueError(f"{event!r} is not an event of {kind} (it has {', '.join(widget.events)})")
+    return value
 
 
 def unknown_environment_variables(environ: Mapping[str, str] | None = None) -> list[str]:

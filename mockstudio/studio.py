@@ -18,9 +18,12 @@ import orjson
 
 from . import sids
 from .clock import Clock
-from .contexts import trigger_context
+from .contexts import build_context, message_trigger, parent_trigger
 from .dates import parse_filter_date
+from .engine.messages import Message
+from .engine.runner import Engine, EngineConfig
 from .errors import (
+    Conflict,
     ExecutionAlreadyActive,
     ExecutionAlreadyEnded,
     InvalidParameter,
@@ -53,6 +56,7 @@ class FlowSeed:
     definition: dict[str, Any]
     status: str = PUBLISHED
     commit_message: str | None = None
+    numbers: tuple[str, ...] = ()  # addresses bound to the flow for inbound messages
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +77,9 @@ class AccountState:
         self.flow_index: SortedIndex[Flow] = SortedIndex()
         self.executions: dict[str, Execution] = {}
         self.contacts: dict[str, str] = {}  # contact address -> FC SID, stable per account
+        self.numbers: dict[str, str] = {}  # address -> Flow SID, for inbound messages
+        # (contact, flow address) -> the execution parked waiting for that contact's reply
+        self.waiting_for_reply: dict[tuple[str, str], Execution] = {}
         self._sequence = itertools.count(1)
 
     # -- helpers ---------------------------------------------------------------------------
@@ -80,7 +87,7 @@ class AccountState:
     def _now(self) -> int:
         return int(self.studio.clock.now())
 
-    def _key(self, seconds: int) -> int:
+    def next_key(self, seconds: int) -> int:
         return (seconds << _KEY_SHIFT) | (next(self._sequence) & 0xFFFFFFFF)
 
     def _flow(self, flow_sid: str) -> Flow:
@@ -88,13 +95,10 @@ class AccountState:
         if flow is not None:
             return flow
         if self.studio.accept_any_flow and sids.is_sid(flow_sid, sids.FLOW):
-            return self.add_flow(
-                FlowSeed(flow_sid, self.sid, f"Auto-created flow {flow_sid}", inert_definition())
-            )
+            return self.add_flow(FlowSeed(flow_sid, self.sid, f"Auto-created flow {flow_sid}", inert_definition()))
         known = ", ".join(f"{f.sid} ({f.friendly_name})" for f in self.flows.values()) or "none"
         log.warning(
-            "Flow %s not found in account %s; its flows are: %s "
-            "(add it to a fixture, or run with --accept-any-flow)",
+            "Flow %s not found in account %s; its flows are: %s (add it to a fixture, or run with --accept-any-flow)",
             flow_sid[:40],
             self.sid,
             known,
@@ -137,11 +141,13 @@ class AccountState:
             author_sid=None,
             date_created=now,
             date_updated=None,
-            key=self._key(now),
+            key=self.next_key(now),
         )
         flow.revisions.add(revision.revision, revision)
         self.flows[flow.sid] = flow
         self.flow_index.add(flow.key, flow)
+        for number in seed.numbers:
+            self.numbers[number] = flow.sid
         return flow
 
     # -- Flows (read side) --------------------------------------------------------------------
@@ -157,9 +163,7 @@ class AccountState:
 
     # -- Executions ---------------------------------------------------------------------------
 
-    def create_execution(
-        self, flow_sid: str, to: str | None, from_: str | None, parameters: str | None
-    ) -> Execution:
+    def create_execution(self, flow_sid: str, to: str | None, from_: str | None, parameters: str | None) -> Execution:
         flow = self._flow(flow_sid)
         if not to:
             raise MissingParameter("To")
@@ -169,6 +173,29 @@ class AccountState:
         active = flow.active_by_contact.get((to, from_))
         if active is not None:
             raise ExecutionAlreadyActive(active.sid)
+        revision = self._runnable_revision(flow)
+        execution = self._new_execution(flow, revision, to, from_, data, self.studio.sids.new(sids.REQUEST))
+        self._start(execution, revision, "incomingRequest")
+        return execution
+
+    def _runnable_revision(self, flow: Flow, which: str = "LatestPublished") -> FlowRevision:
+        revision = flow.published_revision() if which != "LatestRevision" else flow.revisions.newest()
+        if revision is None:
+            # "a draft-only flow cannot be executed by the REST API"; code and wording chosen.
+            raise Conflict(f"Flow {flow.sid} has no published revision to execute")
+        return revision
+
+    def _new_execution(
+        self,
+        flow: Flow,
+        revision: FlowRevision,
+        to: str,
+        from_: str,
+        data: dict[str, Any] | None,
+        initiated_by: str,
+        *,
+        exclusive: bool = True,
+    ) -> Execution:
         contact_sid = self.contacts.get(to)
         if contact_sid is None:
             contact_sid = self.contacts[to] = self.studio.sids.new(sids.CONTACT)
@@ -182,22 +209,147 @@ class AccountState:
             flow_channel_address=from_,
             parameters=data,
             status=ACTIVE,
-            flow_version=flow.revision,
-            # §5.1: "a Request SID if triggered by a REST API request".
-            initiated_by=self.studio.sids.new(sids.REQUEST),
+            flow_version=revision.revision,
+            initiated_by=initiated_by,
             date_created=now,
             date_updated=now,
-            key=self._key(now),
+            key=self.next_key(now),
         )
         self.executions[execution.sid] = execution
         flow.executions.add(execution.key, execution)
         flow.active_executions.add(execution.key, execution)
-        flow.active_by_contact[(to, from_)] = execution
+        if exclusive:
+            flow.active_by_contact[(to, from_)] = execution
         return execution
 
-    def execution_filters(
-        self, status: str | None, date_from: str | None, date_to: str | None
-    ) -> ExecutionFilters:
+    def _start(
+        self,
+        execution: Execution,
+        revision: FlowRevision,
+        event: str,
+        *,
+        parent_step_sid: str | None = None,
+        on_end: Any = None,
+    ) -> None:
+        engine = self.studio.engine
+        definition = engine.definition_for(revision.definition)
+        if definition is None:  # an invalid definition (only possible for drafts) ends at once
+            self.end_execution(execution)
+            return
+        engine.start(self, execution, definition, event, parent_step_sid=parent_step_sid, on_end=on_end)
+
+    def start_subflow(
+        self,
+        *,
+        flow_sid: str,
+        parent: Execution,
+        parameters: dict[str, Any],
+        parent_step_sid: str,
+        revision: str,
+    ) -> Execution | None:
+        """A child execution for run-subflow, or None if that flow cannot run."""
+        flow = self.flows.get(flow_sid)
+        if flow is None:
+            return None
+        which = "LatestRevision" if revision in ("LatestDraft", "LatestRevision") else "LatestPublished"
+        try:
+            flow_revision = self._runnable_revision(flow, which)
+        except Conflict:
+            return None
+        to, from_ = parent.contact_channel_address, parent.flow_channel_address
+        child = self._new_execution(flow, flow_revision, to, from_, None, parent.sid, exclusive=False)
+        child.trigger = parent_trigger(
+            {
+                "parameters": parameters,
+                "execution_sid": parent.sid,
+                "flow_sid": parent.flow_sid,
+                "step_sid": parent_step_sid,
+                "trigger_type": "parent",
+            }
+        )
+
+        def on_end(ended: Execution) -> None:
+            self.studio.engine.resume(self, parent, "completed", dict(ended.variables or {}))
+
+        self._start(child, flow_revision, "incomingParent", parent_step_sid=parent_step_sid, on_end=on_end)
+        return child
+
+    # -- inbound messages and waiting executions ------------------------------------------------
+
+    def remember_waiting(self, execution: Execution) -> None:
+        self.waiting_for_reply[(execution.contact_channel_address, execution.flow_channel_address)] = execution
+
+    def forget_waiting(self, execution: Execution) -> None:
+        key = (execution.contact_channel_address, execution.flow_channel_address)
+        if self.waiting_for_reply.get(key) is execution:
+            del self.waiting_for_reply[key]
+
+    def bind_number(self, number: str, flow_sid: str) -> None:
+        self.fetch_flow(flow_sid)
+        self.numbers[number] = flow_sid
+
+    def receive_message(
+        self, from_: str | None, to: str | None, body: str, extra: dict[str, str] | None = None
+    ) -> tuple[Execution, str, str]:
+        """An inbound message as Twilio's webhook would deliver it: it resumes the
+        contact's execution waiting for a reply, or starts an `incomingMessage` execution
+        on the flow bound to `to`. Returns (execution, "resumed" | "started", message SID)."""
+        if not from_:
+            raise MissingParameter("From")
+        if not to:
+            raise MissingParameter("To")
+        engine = self.studio.engine
+        message_sid = self.studio.sids.new("SM")
+        inbound = {
+            "Body": body,
+            "From": from_,
+            "To": to,
+            "MessageSid": message_sid,
+            "SmsMessageSid": message_sid,
+            "AccountSid": self.sid,
+            "NumMedia": "0",
+            **(extra or {}),
+        }
+        waiting = self.waiting_for_reply.get((from_, to))
+        if waiting is not None and engine.resume(self, waiting, "incomingMessage", {"inbound": inbound}):
+            self._log_inbound(message_sid, from_, to, body, waiting)
+            return waiting, "resumed", message_sid
+        flow_sid = self.numbers.get(to)
+        if flow_sid is None:
+            raise NotFound(
+                f"No flow is bound to {to[:64]}: bind one with a fixture's `numbers` or POST /_mockstudio/numbers"
+            )
+        flow = self._flow(flow_sid)
+        active = flow.active_by_contact.get((from_, to))
+        if active is not None:
+            # Studio routes the message to the contact's active execution; one that is not
+            # waiting for a reply has nothing to do with it.
+            self._log_inbound(message_sid, from_, to, body, active)
+            return active, "ignored", message_sid
+        revision = self._runnable_revision(flow)
+        execution = self._new_execution(flow, revision, from_, to, None, message_sid)
+        execution.trigger = message_trigger(inbound)
+        self._log_inbound(message_sid, from_, to, body, execution)
+        self._start(execution, revision, "incomingMessage")
+        return execution, "started", message_sid
+
+    def _log_inbound(self, sid: str, from_: str, to: str, body: str, execution: Execution) -> None:
+        self.studio.engine.messages.add(
+            Message(
+                sid,
+                self.sid,
+                "inbound",
+                from_,
+                to,
+                body,
+                execution.sid,
+                execution.flow_sid,
+                "received",
+                self._now(),
+            )
+        )
+
+    def execution_filters(self, status: str | None, date_from: str | None, date_to: str | None) -> ExecutionFilters:
         if status is not None:
             status = status.strip().lower()  # SDKs send lowercase; tolerate any case
             if status not in (ACTIVE, ENDED):
@@ -207,9 +359,7 @@ class AccountState:
         raw = f"{status or ''}|{start if start is not None else ''}|{end if end is not None else ''}"
         return ExecutionFilters(status, start, end, raw)
 
-    def list_executions(
-        self, flow_sid: str, filters: ExecutionFilters, request: PageRequest
-    ) -> Page[Execution]:
+    def list_executions(self, flow_sid: str, filters: ExecutionFilters, request: PageRequest) -> Page[Execution]:
         flow = self._flow(flow_sid)
         index = flow.executions
         if filters.status == ACTIVE:
@@ -237,6 +387,7 @@ class AccountState:
         if execution.status == ENDED:
             raise ExecutionAlreadyEnded(execution.sid)
         self.end_execution(execution)
+        self.studio.engine.stop(self, execution)
         return execution
 
     def end_execution(self, execution: Execution) -> None:
@@ -255,11 +406,10 @@ class AccountState:
         without ending)."""
         execution = self._execution(flow_sid, sid)
         flow = self.flows[execution.flow_sid]
+        self.studio.engine.stop(self, execution)
         del self.executions[sid]
         flow.executions.remove(execution.key)
-        (flow.active_executions if execution.status == ACTIVE else flow.ended_executions).remove(
-            execution.key
-        )
+        (flow.active_executions if execution.status == ACTIVE else flow.ended_executions).remove(execution.key)
         contact = (execution.contact_channel_address, execution.flow_channel_address)
         if flow.active_by_contact.get(contact) is execution:
             del flow.active_by_contact[contact]
@@ -267,7 +417,7 @@ class AccountState:
 
     def fetch_execution_context(self, flow_sid: str, sid: str) -> tuple[Execution, dict[str, Any]]:
         execution = self._execution(flow_sid, sid)
-        return execution, trigger_context(execution)
+        return execution, build_context(execution, execution.widgets, execution.variables)
 
     # -- Steps --------------------------------------------------------------------------------
 
@@ -285,9 +435,7 @@ class AccountState:
             raise NotFound()
         return execution, step
 
-    def fetch_execution_step_context(
-        self, flow_sid: str, execution_sid: str, step_sid: str
-    ) -> tuple[Execution, Step]:
+    def fetch_execution_step_context(self, flow_sid: str, execution_sid: str, step_sid: str) -> tuple[Execution, Step]:
         return self.fetch_execution_step(flow_sid, execution_sid, step_sid)
 
 
@@ -342,15 +490,21 @@ class Studio:
         accounts: Iterable[AccountSeed],
         flows: Iterable[FlowSeed],
         accept_any_flow: bool = False,
+        engine_config: EngineConfig | None = None,
+        http: Any = None,
+        default_account_sid: str | None = None,
     ) -> None:
         self.clock = clock
         self.sids = sid_factory
         self.accept_any_flow = accept_any_flow
         self.lock = threading.RLock()
         self._account_seeds = list(accounts)
+        # The account the control plane acts on when a request names none.
+        self.default_account_sid = default_account_sid or (self._account_seeds[0].sid if self._account_seeds else "")
         self._flow_seeds = list(flows)
         self.accounts: dict[str, AccountState] = {}
         self._credentials: dict[str, tuple[str, str]] = {}  # username -> (secret, account SID)
+        self.engine = Engine(self, engine_config, http)
         self.reset()
 
     def reset(self, account_sid: str | None = None) -> None:
@@ -359,8 +513,10 @@ class Studio:
             if account_sid is not None:
                 if account_sid not in self.accounts:
                     raise NotFound(f"The requested resource /Accounts/{account_sid[:40]} was not found")
+                self.engine.clear(account_sid)
                 self._seed_account(next(a for a in self._account_seeds if a.sid == account_sid))
                 return
+            self.engine.clear()
             self.accounts = {}
             self._credentials = {}
             for seed in self._account_seeds:
@@ -380,9 +536,7 @@ class Studio:
         API Key SID + secret), or None. Secrets are compared in constant time."""
         credential = self._credentials.get(username)
         if credential is None:
-            hmac.compare_digest(
-                password.encode(), password.encode()
-            )  # keep timing independent of the username
+            hmac.compare_digest(password.encode(), password.encode())  # keep timing independent of the username
             return None
         secret, account_sid = credential
         if not hmac.compare_digest(password.encode(), secret.encode()):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -23,6 +26,31 @@ __all__ = ["create_app"]
 log = logging.getLogger("mockstudio")
 
 _API_PREFIX = "/v2"
+_TICK_SECONDS = 0.25  # how often real time is checked for due widget timeouts
+
+
+def _lifespan(studio: Studio) -> object:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = studio.engine
+        engine.loop = asyncio.get_running_loop()
+
+        async def tick() -> None:
+            while True:
+                await asyncio.sleep(_TICK_SECONDS)
+                with contextlib.suppress(Exception):
+                    engine.fire_due_timers()
+
+        ticker = asyncio.create_task(tick())
+        try:
+            yield
+        finally:
+            ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticker
+            await engine.http.aclose()
+
+    return lifespan
 
 
 def create_app(studio: Studio, *, public_url: str | None = None, max_body_bytes: int = 1 << 20) -> FastAPI:
@@ -36,6 +64,7 @@ def create_app(studio: Studio, *, public_url: str | None = None, max_body_bytes:
             "documents mockstudio's own control plane under `/_mockstudio/`."
         ),
         redirect_slashes=False,  # SDKs do not follow redirects; Twilio answers 404
+        lifespan=_lifespan(studio),  # type: ignore[arg-type]
     )
     app.state.runtime = Runtime(
         studio=studio,

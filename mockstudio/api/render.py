@@ -13,6 +13,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..contexts import build_context
 from ..dates import format_date
 from ..errors import TwilioError
 from ..models import Execution, Flow, FlowRevision, Step
@@ -95,7 +96,7 @@ def step(s: Step, e: Execution, base: str) -> dict[str, Any]:
         "execution_sid": e.sid,
         "parent_step_sid": s.parent_step_sid,
         "name": s.name,
-        "context": s.context,
+        "context": build_context(e, s.widgets, s.variables),
         "transitioned_from": s.transitioned_from,
         "transitioned_to": s.transitioned_to,
         "type": s.type,
@@ -109,7 +110,7 @@ def step(s: Step, e: Execution, base: str) -> dict[str, Any]:
 def step_context(s: Step, e: Execution, base: str) -> dict[str, Any]:
     return {
         "account_sid": e.account_sid,
-        "context": s.context,
+        "context": build_context(e, s.widgets, s.variables),
         "execution_sid": e.sid,
         "flow_sid": e.flow_sid,
         "step_sid": s.sid,
@@ -188,9 +189,7 @@ def page(
             "page": request.page,
             "page_size": request.page_size,
             "first_page_url": url(0, None),
-            "previous_page_url": (
-                url(request.page - 1, result.previous_token) if result.previous_token else None
-            ),
+            "previous_page_url": (url(request.page - 1, result.previous_token) if result.previous_token else None),
             "url": url(request.page, request.token),
             "next_page_url": url(request.page + 1, result.next_token) if result.next_token else None,
             "key": key,

@@ -1,20 +1,64 @@
 """mockstudio's own control plane under `/_mockstudio/`, described in the app's OpenAPI
-docs (`/docs`). Not part of Twilio's API, so its shapes are ours."""
+docs (`/docs`). Not part of Twilio's API, so its shapes are ours.
+
+Per-account routes act on the account whose credentials the request carries (HTTP Basic,
+as for the Twilio API), or on the default account when it carries none."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import datetime as dt
+from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
+import orjson
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
 
 from ... import __version__
-from ..runtime import Runtime
+from ...clock import AdjustableClock
+from ...dates import format_date
+from ...engine.catalogue import WIDGET_TYPES
+from ...engine.messages import Message
+from ...engine.scripts import Script, ScriptedOutcome
+from ...engine.widgets import WIDGETS
+from ...errors import InvalidParameter, MissingParameter, NotFound, TwilioError
+from ...models import ACTIVE
+from ...studio import AccountState
+from ..auth import authenticate
+from ..forms import read_body
+from ..runtime import runtime
 from .deps import RuntimeDep
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/_mockstudio", tags=["control plane"])
+
+
+def _account(request: Request) -> AccountState:
+    for name, _ in request.scope["headers"]:
+        if name == b"authorization":
+            return authenticate(request)
+    studio = runtime(request).studio
+    return studio.accounts[studio.default_account_sid]
+
+
+async def _fields(request: Request) -> dict[str, Any]:
+    """Form fields or a JSON object, whichever the request carries."""
+    body = await read_body(request)
+    if request.headers.get("content-type", "").startswith("application/json"):
+        try:
+            value = orjson.loads(body) if body else {}
+        except orjson.JSONDecodeError:
+            raise InvalidParameter("The request body is not valid JSON") from None
+        if not isinstance(value, dict):
+            raise InvalidParameter("The request body must be a JSON object")
+        return value
+    return dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
+
+
+# -- health and reset ------------------------------------------------------------------------
 
 
 class Health(BaseModel):
@@ -36,10 +80,340 @@ async def reset(
     rt: RuntimeDep,
     account_sid: Annotated[str | None, Query(description="Reset only this account")] = None,
 ) -> ResetResult:
-    _reset(rt, account_sid)
+    rt.studio.reset(account_sid)
+    rt.auth_cache.clear()
     return ResetResult(reset=account_sid or "all")
 
 
-def _reset(rt: Runtime, account_sid: str | None) -> None:
-    rt.studio.reset(account_sid)
-    rt.auth_cache.clear()
+# -- messages --------------------------------------------------------------------------------
+
+
+class MessageOut(BaseModel):
+    sid: str
+    direction: str
+    from_: str = Field(serialization_alias="from")
+    to: str
+    body: str
+    status: str
+    execution_sid: str | None
+    flow_sid: str | None
+    date_created: str
+
+
+class MessageList(BaseModel):
+    messages: list[MessageOut]
+
+
+class InboundResult(BaseModel):
+    action: str = Field(description="started (a new execution), resumed (a waiting one) or ignored")
+    execution_sid: str
+    flow_sid: str
+    message_sid: str
+    status: str
+
+
+def _message(m: Message) -> MessageOut:
+    return MessageOut(
+        sid=m.sid,
+        direction=m.direction,
+        from_=m.from_,
+        to=m.to,
+        body=m.body,
+        status=m.status,
+        execution_sid=m.execution_sid,
+        flow_sid=m.flow_sid,
+        date_created=format_date(m.date_created),
+    )
+
+
+@router.post(
+    "/messages",
+    summary="Deliver an inbound message (form fields From, To, Body), as Twilio's webhook would",
+    response_model_by_alias=True,
+)
+async def send_inbound_message(request: Request) -> InboundResult:
+    fields = await _fields(request)
+    account = _account(request)
+    extra = {k: str(v) for k, v in fields.items() if k not in ("From", "To", "Body")}
+    execution, action, sid = account.receive_message(
+        _str(fields.get("From")), _str(fields.get("To")), _str(fields.get("Body")) or "", extra
+    )
+    return InboundResult(
+        action=action,
+        execution_sid=execution.sid,
+        flow_sid=execution.flow_sid,
+        message_sid=sid,
+        status=execution.status,
+    )
+
+
+@router.get("/messages", summary="Every message sent and received, oldest first", response_model_by_alias=True)
+async def list_messages(
+    request: Request,
+    contact: Annotated[str | None, Query(description="Only messages to or from this address")] = None,
+    flow_sid: Annotated[str | None, Query()] = None,
+    execution_sid: Annotated[str | None, Query()] = None,
+) -> MessageList:
+    account = _account(request)
+    engine = runtime(request).studio.engine
+    found = engine.messages.list(account.sid, contact=contact, flow_sid=flow_sid, execution_sid=execution_sid)
+    return MessageList(messages=[_message(m) for m in found])
+
+
+@router.delete("/messages", status_code=204, summary="Clear the message log")
+async def clear_messages(request: Request) -> Response:
+    account = _account(request)
+    runtime(request).studio.engine.messages.clear(account.sid)
+    return Response(status_code=204)
+
+
+# -- numbers ---------------------------------------------------------------------------------
+
+
+class NumberBinding(BaseModel):
+    number: str
+    flow_sid: str
+
+
+class NumberList(BaseModel):
+    numbers: list[NumberBinding]
+
+
+@router.post("/numbers", summary="Bind an address (e.g. +15017122661) to a flow for inbound messages")
+async def bind_number(request: Request) -> NumberBinding:
+    fields = await _fields(request)
+    number, flow_sid = (
+        _str(fields.get("Number") or fields.get("number")),
+        _str(fields.get("FlowSid") or fields.get("flow_sid")),
+    )
+    if not number:
+        raise MissingParameter("Number")
+    if not flow_sid:
+        raise MissingParameter("FlowSid")
+    _account(request).bind_number(number, flow_sid)
+    return NumberBinding(number=number, flow_sid=flow_sid)
+
+
+@router.get("/numbers", summary="Addresses bound to flows")
+async def list_numbers(request: Request) -> NumberList:
+    account = _account(request)
+    return NumberList(numbers=[NumberBinding(number=n, flow_sid=f) for n, f in account.numbers.items()])
+
+
+# -- clock -----------------------------------------------------------------------------------
+
+
+class ClockState(BaseModel):
+    now: str
+    epoch: float
+    fired: int = Field(0, description="Timeouts that fired because of this change")
+
+
+def _clock_state(rt: Any, fired: int = 0) -> ClockState:
+    now = rt.studio.clock.now()
+    return ClockState(now=format_date(int(now)), epoch=now, fired=fired)
+
+
+@router.get("/clock", summary="The virtual clock every date and timeout follows")
+async def get_clock(rt: RuntimeDep) -> ClockState:
+    return _clock_state(rt)
+
+
+@router.post("/clock", summary="Move the clock: `advance` (seconds) or `set` (ISO 8601); due timeouts fire")
+async def move_clock(request: Request, rt: RuntimeDep) -> ClockState:
+    fields = await _fields(request)
+    clock = rt.studio.clock
+    if not isinstance(clock, AdjustableClock):
+        raise InvalidParameter("This server's clock cannot be moved")
+    if fields.get("advance") not in (None, ""):
+        try:
+            seconds = float(fields["advance"])
+        except (TypeError, ValueError):
+            raise InvalidParameter("Invalid advance: a number of seconds is expected") from None
+        if not 0 <= seconds <= 10 * 365 * 86400:
+            raise InvalidParameter("Invalid advance: it must be between 0 and ten years of seconds")
+        clock.advance(seconds)
+    elif fields.get("set") not in (None, ""):
+        try:
+            moment = dt.datetime.fromisoformat(str(fields["set"]).replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidParameter("Invalid set: an ISO 8601 date-time is expected") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.UTC)
+        clock.set(moment.timestamp())
+    else:
+        raise MissingParameter("advance")
+    fired = rt.studio.engine.fire_due_timers()
+    await rt.studio.engine.drain()
+    return _clock_state(rt, fired)
+
+
+# -- executions: settle and resume ------------------------------------------------------------
+
+
+class ExecutionState(BaseModel):
+    sid: str
+    flow_sid: str
+    status: str
+    settled: bool = Field(description="True when the execution is ended or waiting")
+    waiting_on: str | None = Field(None, description="The widget it is parked on, if any")
+    waiting_for: list[str] = Field(default_factory=list, description="Events that resume it")
+
+
+def _execution_state(account: AccountState, sid: str, settled: bool = True) -> ExecutionState:
+    execution = account.executions.get(sid)
+    if execution is None:
+        raise NotFound(f"The requested resource /_mockstudio/executions/{sid[:40]} was not found")
+    run = execution.run
+    parked = run.parked if run is not None else None
+    return ExecutionState(
+        sid=execution.sid,
+        flow_sid=execution.flow_sid,
+        status=execution.status,
+        settled=settled,
+        waiting_on=parked.state.name if parked else None,
+        waiting_for=list(WIDGETS[parked.state.type].resume_events(parked.state)) if parked else [],
+    )
+
+
+@router.get(
+    "/executions/{sid}/settled",
+    summary="Wait until the execution has ended or is waiting (for a reply, a timeout, ...)",
+)
+async def wait_until_settled(
+    request: Request, sid: str, timeout: Annotated[float, Query(ge=0, le=120)] = 10.0
+) -> ExecutionState:
+    account = _account(request)
+    execution = account.executions.get(sid)
+    if execution is None:
+        raise NotFound(f"The requested resource /_mockstudio/executions/{sid[:40]} was not found")
+    settled = execution.status != ACTIVE or await runtime(request).studio.engine.wait_settled(execution, timeout)
+    return _execution_state(account, sid, settled)
+
+
+@router.post(
+    "/executions/{sid}/events",
+    summary="Resume a waiting widget with an event (e.g. keypress with Digits for a gather)",
+)
+async def resume_execution(request: Request, sid: str) -> ExecutionState:
+    fields = await _fields(request)
+    account = _account(request)
+    execution = account.executions.get(sid)
+    if execution is None:
+        raise NotFound(f"The requested resource /_mockstudio/executions/{sid[:40]} was not found")
+    event = _str(fields.get("event") or fields.get("Event"))
+    if not event:
+        raise MissingParameter("event")
+    outputs = fields.get("outputs")
+    if isinstance(outputs, str):
+        try:
+            outputs = orjson.loads(outputs)
+        except orjson.JSONDecodeError:
+            raise InvalidParameter("Invalid outputs: a JSON object is expected") from None
+    if outputs is not None and not isinstance(outputs, dict):
+        raise InvalidParameter("Invalid outputs: a JSON object is expected")
+    engine = runtime(request).studio.engine
+    if not engine.resume(account, execution, event, outputs):
+        error = TwilioError(f"Execution {sid} is not waiting for {event!r}")
+        error.status, error.code = 409, 20409
+        raise error
+    await engine.wait_settled(execution, 10.0)
+    return _execution_state(account, sid)
+
+
+# -- scripted outcomes --------------------------------------------------------------------------
+
+
+class OutcomeIn(BaseModel):
+    times: int | None = Field(1, ge=1, description="How many runs this outcome serves; null: forever")
+    event: str | None = Field(None, description="The event the widget takes")
+    outputs: dict[str, Any] | None = Field(None, description="Its outputs (widgets.<name>.*)")
+    status_code: int | None = Field(None, ge=100, le=599, description="For HTTP widgets: the response status")
+    body: Any = Field(None, description="For HTTP widgets: the response body (objects become JSON)")
+    content_type: str | None = None
+    delay: float = Field(0.0, ge=0, le=30, description="Seconds of real time before the outcome")
+
+
+class ScriptIn(BaseModel):
+    widget: str = Field(description="The widget's name in the flow definition")
+    flow_sid: str | None = Field(None, description="Only in this flow (default: any flow of the account)")
+    outcomes: list[OutcomeIn] = Field(min_length=1)
+
+
+class ScriptOut(BaseModel):
+    widget: str
+    flow_sid: str | None
+    outcomes: list[OutcomeIn] = Field(description="The outcomes still to serve")
+    used: int
+
+
+class ScriptList(BaseModel):
+    scripts: list[ScriptOut]
+
+
+def _event_names() -> set[str]:
+    return {event for widget in WIDGET_TYPES.values() for event in widget.events}
+
+
+@router.post("/scripts", summary="Script a widget's outcomes (JSON body; replaces that widget's script)")
+async def add_script(request: Request) -> ScriptOut:
+    account = _account(request)
+    fields = await _fields(request)
+    try:
+        script = ScriptIn.model_validate(fields)
+    except ValidationError as exc:
+        raise InvalidParameter(
+            "Invalid script: " + "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        ) from None
+    known = _event_names()
+    for outcome in script.outcomes:
+        if outcome.event is not None and outcome.event not in known:
+            raise InvalidParameter(f"Invalid script: {outcome.event!r} is not an event of any widget")
+    runtime(request).studio.engine.scripts.add(
+        Script(
+            account.sid,
+            script.widget,
+            script.flow_sid,
+            [ScriptedOutcome(**o.model_dump()) for o in script.outcomes],
+        )
+    )
+    return ScriptOut(**script.model_dump(), used=0)
+
+
+@router.get("/scripts", summary="The account's scripts and how often each was used")
+async def list_scripts(request: Request) -> ScriptList:
+    account = _account(request)
+    scripts = runtime(request).studio.engine.scripts.list(account.sid)
+    return ScriptList(
+        scripts=[
+            ScriptOut(
+                widget=s.widget,
+                flow_sid=s.flow_sid,
+                outcomes=[OutcomeIn(**vars_of(o)) for o in s.outcomes],
+                used=s.used,
+            )
+            for s in scripts
+        ]
+    )
+
+
+def vars_of(outcome: ScriptedOutcome) -> dict[str, Any]:
+    return {
+        "times": outcome.times,
+        "event": outcome.event,
+        "outputs": outcome.outputs,
+        "status_code": outcome.status_code,
+        "body": outcome.body,
+        "content_type": outcome.content_type,
+        "delay": outcome.delay,
+    }
+
+
+@router.delete("/scripts", status_code=204, summary="Remove the account's scripts")
+async def clear_scripts(request: Request) -> Response:
+    runtime(request).studio.engine.scripts.clear(_account(request).sid)
+    return Response(status_code=204)
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None else str(value)

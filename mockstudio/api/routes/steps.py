@@ -33,9 +33,7 @@ async def fetch_execution_step(request: Request, FlowSid: str, ExecutionSid: str
 
 
 @router.get("/v2/Flows/{FlowSid}/Executions/{ExecutionSid}/Steps/{StepSid}/Context")
-async def fetch_execution_step_context(
-    request: Request, FlowSid: str, ExecutionSid: str, StepSid: str
-) -> Response:
+async def fetch_execution_step_context(request: Request, FlowSid: str, ExecutionSid: str, StepSid: str) -> Response:
     account = authenticate(request)
     execution, step = account.fetch_execution_step_context(FlowSid, ExecutionSid, StepSid)
     return render.TwilioJSON(render.step_context(step, execution, render.base_url(request)))

@@ -1,0 +1,80 @@
+"""Outbound HTTP for widgets (make-http-request, run-function), through httpx.
+
+Configurable for offline tests: `mode="off"` makes every call fail as a network error
+would; `redirect_to` sends every call to another base URL (scheme, host and port
+replaced, path and query kept)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+__all__ = ["HttpFailure", "HttpResponse", "OutboundHttp"]
+
+MAX_BODY = 64 * 1024  # "the response body must not exceed 64kB" (studio-flows.md §2.1)
+
+
+@dataclass(frozen=True, slots=True)
+class HttpResponse:
+    status_code: int
+    content_type: str
+    body: str
+
+
+class HttpFailure(Exception):
+    """No usable response: network error, timeout, body too large, or HTTP switched off."""
+
+
+class OutboundHttp:
+    def __init__(self, *, mode: str = "live", redirect_to: str | None = None, timeout: float = 10.0) -> None:
+        self.mode = mode
+        self.redirect_to = redirect_to.rstrip("/") if redirect_to else None
+        self.timeout = timeout
+        self._client: httpx.AsyncClient | None = None
+
+    def _url(self, url: str) -> str:
+        if not self.redirect_to:
+            return url
+        target, original = urlsplit(self.redirect_to), urlsplit(url)
+        path = target.path.rstrip("/") + (original.path or "/")
+        return urlunsplit((target.scheme, target.netloc, path, original.query, ""))
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: list[tuple[str, str]] | None = None,
+        data: list[tuple[str, str]] | None = None,
+        content: str | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+    ) -> HttpResponse:
+        if self.mode == "off":
+            raise HttpFailure("outbound HTTP is switched off (MOCKSTUDIO_HTTP_MODE=off)")
+        if self._client is None:
+            self._client = httpx.AsyncClient(follow_redirects=True, timeout=self.timeout)
+        kwargs: dict[str, Any] = {"params": params or None, "headers": headers, "auth": auth}
+        if data is not None:
+            kwargs["data"] = dict(data) if data else None
+        if content is not None:
+            kwargs["content"] = content.encode()
+        try:
+            response = await self._client.request(method, self._url(url), **kwargs)
+        except (httpx.HTTPError, ValueError) as exc:  # invalid URLs raise ValueError-likes too
+            raise HttpFailure(f"{type(exc).__name__}: {exc}") from None
+        if len(response.content) > MAX_BODY:
+            raise HttpFailure("response body larger than 64 kB")
+        return HttpResponse(
+            response.status_code,
+            response.headers.get("content-type", ""),
+            response.text,
+        )
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None

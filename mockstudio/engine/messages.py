@@ -1,0 +1,61 @@
+"""The message log: every message flows send and contacts send back, per account,
+bounded (oldest dropped first)."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+__all__ = ["Message", "MessageLog"]
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    sid: str
+    account_sid: str
+    direction: str  # "outbound" (flow -> contact) or "inbound" (contact -> flow)
+    from_: str
+    to: str
+    body: str
+    execution_sid: str | None
+    flow_sid: str | None
+    status: str
+    date_created: int
+    media_url: tuple[str, ...] = ()
+
+
+class MessageLog:
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._messages: dict[str, deque[Message]] = {}
+
+    def add(self, message: Message) -> None:
+        log = self._messages.get(message.account_sid)
+        if log is None:
+            log = self._messages[message.account_sid] = deque(maxlen=self.limit)
+        log.append(message)
+
+    def list(
+        self,
+        account_sid: str,
+        *,
+        contact: str | None = None,
+        flow_sid: str | None = None,
+        execution_sid: str | None = None,
+    ) -> list[Message]:
+        out = []
+        for message in self._messages.get(account_sid, ()):
+            if flow_sid is not None and message.flow_sid != flow_sid:
+                continue
+            if execution_sid is not None and message.execution_sid != execution_sid:
+                continue
+            if contact is not None and contact not in (message.from_, message.to):
+                continue
+            out.append(message)
+        return out
+
+    def clear(self, account_sid: str | None = None) -> None:
+        if account_sid is None:
+            self._messages.clear()
+        else:
+            self._messages.pop(account_sid, None)

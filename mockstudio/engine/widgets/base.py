@@ -1,0 +1,115 @@
+"""The widget interface: given the widget's properties and the execution's context,
+produce an Outcome (an event and outputs) or a Wait."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ..catalogue import WIDGET_TYPES
+from ..definition import State
+from ..liquid import to_text
+from ..messages import Message
+from ..outcomes import Outcome, Wait
+
+if TYPE_CHECKING:
+    from ...models import Execution
+    from ...studio import AccountState
+    from ..runner import Engine
+    from ..scripts import ScriptedOutcome
+
+__all__ = ["Widget", "WidgetRun"]
+
+
+class WidgetRun:
+    """One run of one widget: its state, the execution, and the engine's services."""
+
+    __slots__ = ("account", "engine", "execution", "script", "state")
+
+    def __init__(self, engine: Engine, account: AccountState, execution: Execution, state: State) -> None:
+        self.engine = engine
+        self.account = account
+        self.execution = execution
+        self.state = state
+        self.script: ScriptedOutcome | None = None  # an HTTP response scripted for this run
+
+    @property
+    def context(self) -> dict[str, Any]:
+        run = self.execution.run
+        return run.context if run is not None else {}
+
+    @property
+    def properties(self) -> dict[str, Any]:
+        return self.state.properties
+
+    def render(self, source: Any) -> str:
+        return self.engine.liquid.render_text(to_text(source), self.context)
+
+    def prop(self, name: str, default: str = "") -> str:
+        """A property rendered with Liquid ("" when absent)."""
+        value = self.state.properties.get(name)
+        if value is None:
+            return default
+        return self.render(value)
+
+    def pairs(self, name: str) -> list[tuple[str, str]]:
+        value = self.state.properties.get(name)
+        return self.engine.liquid.render_pairs(value if isinstance(value, list) else [], self.context)
+
+    def now(self) -> int:
+        return int(self.engine.studio.clock.now())
+
+    def new_sid(self, prefix: str) -> str:
+        return self.engine.studio.sids.new(prefix)
+
+    def record_message(
+        self, *, direction: str, from_: str, to: str, body: str, status: str, media_url: tuple[str, ...] = ()
+    ) -> Message:
+        message = Message(
+            sid=self.new_sid("SM"),
+            account_sid=self.account.sid,
+            direction=direction,
+            from_=from_,
+            to=to,
+            body=body,
+            execution_sid=self.execution.sid,
+            flow_sid=self.execution.flow_sid,
+            status=status,
+            date_created=self.now(),
+            media_url=media_url,
+        )
+        self.engine.messages.add(message)
+        return message
+
+
+class Widget(ABC):
+    type: ClassVar[str]
+    # Whether an HTTP-shaped scripted outcome (status_code/body) is handed to `run`.
+    takes_http_scripts: ClassVar[bool] = False
+
+    @abstractmethod
+    async def run(self, turn: WidgetRun) -> Outcome | Wait:
+        """Run the widget once."""
+
+    def events(self) -> tuple[str, ...]:
+        return WIDGET_TYPES[self.type].events
+
+    def resume_events(self, state: State) -> tuple[str, ...]:
+        return WIDGET_TYPES[self.type].resumes_on
+
+    def default_event(self, state: State) -> str:
+        return self.events()[0]
+
+    def resume(
+        self,
+        turn: WidgetRun,
+        event: str,
+        outputs: dict[str, Any] | None,
+        payload: dict[str, Any] | None,
+    ) -> Outcome:
+        """Leave a parked widget on `event`; `payload` (e.g. the inbound message or the
+        gathered digits) is merged into what the widget had output so far."""
+        merged = dict(outputs or {})
+        if payload:
+            merged.update(payload)
+        return Outcome(event, merged)

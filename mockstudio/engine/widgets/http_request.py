@@ -1,0 +1,98 @@
+"""`make-http-request` and `run-function`: a real HTTP call through httpx (or a scripted
+response). Outputs `status_code`, `content_type`, `body`, and `parsed` when the response
+is a JSON object (studio-flows.md §2.1). Network errors, timeouts (10 s) and bodies over
+64 kB give the failure event with empty outputs. HTTP uses `success`/`failed`; Run
+Function uses `success`/`fail` and treats 3xx as success too."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+
+from ..http import HttpFailure, HttpResponse
+from ..outcomes import Outcome
+from .base import Widget, WidgetRun
+
+__all__ = ["MakeHttpRequest", "RunFunction", "response_outputs"]
+
+
+def response_outputs(response: HttpResponse) -> dict[str, Any]:
+    outputs: dict[str, Any] = {
+        "status_code": response.status_code,
+        "content_type": response.content_type,
+        "body": response.body,
+    }
+    if "json" in response.content_type.lower():
+        try:
+            parsed = json.loads(response.body)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict):  # "only application/json objects ... are parsed"
+            outputs["parsed"] = parsed
+    return outputs
+
+
+def _scripted_response(turn: WidgetRun) -> HttpResponse | None:
+    script = turn.script
+    if script is None or script.status_code is None:
+        return None
+    body = script.body
+    content_type = script.content_type
+    if not isinstance(body, str) and body is not None:
+        body = json.dumps(body)
+        content_type = content_type or "application/json"
+    return HttpResponse(script.status_code, content_type or "text/plain", body or "")
+
+
+class _HttpWidget(Widget):
+    takes_http_scripts = True
+    success: ClassVar[str] = "success"
+    failure: ClassVar[str] = "failed"
+    success_below: ClassVar[int] = 300
+
+    async def run(self, turn: WidgetRun) -> Outcome:
+        response = _scripted_response(turn)
+        if response is None:
+            try:
+                response = await self.call(turn)
+            except HttpFailure:
+                return Outcome(self.failure, {})
+        ok = 200 <= response.status_code < self.success_below
+        return Outcome(self.success if ok else self.failure, response_outputs(response))
+
+    async def call(self, turn: WidgetRun) -> HttpResponse:
+        raise HttpFailure("no transport")
+
+
+class MakeHttpRequest(_HttpWidget):
+    type = "make-http-request"
+
+    async def call(self, turn: WidgetRun) -> HttpResponse:
+        method = (turn.prop("method") or "GET").upper()
+        url = turn.prop("url")
+        content_type = turn.prop("content_type") or "application/x-www-form-urlencoded;charset=utf-8"
+        parameters = turn.pairs("parameters")
+        params, data, content = None, None, None
+        headers = {}
+        if method == "GET" or "json" not in content_type:
+            # GET: parameters are "appended as query parameters"; a form POST sends them
+            # as the form body (the likely reading, studio-flows.md §2.1).
+            if method == "GET":
+                params = parameters
+            else:
+                data = parameters
+        else:
+            content = turn.prop("body")
+            headers["Content-Type"] = content_type
+            params = parameters or None
+        return await turn.engine.http.request(method, url, params=params, data=data, content=content, headers=headers)
+
+
+class RunFunction(_HttpWidget):
+    type = "run-function"
+    failure = "fail"
+    success_below = 400  # "success means a 2xx/3xx response within 10 s"
+
+    async def call(self, turn: WidgetRun) -> HttpResponse:
+        # Studio POSTs the parameters as a form to the Function, as a Twilio webhook.
+        return await turn.engine.http.request("POST", turn.prop("url"), data=turn.pairs("parameters"))

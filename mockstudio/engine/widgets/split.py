@@ -1,0 +1,124 @@
+"""`split-based-on`: renders `input`, walks the `match` transitions in order and takes the
+first whose conditions all hold, else `noMatch` (studio-flows.md §3). String comparisons
+are case-insensitive and trimmed, as Studio documents."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+
+from ..liquid import STUDIO_TIME_ZONE
+from ..outcomes import Outcome
+from .base import Widget, WidgetRun
+
+__all__ = ["CONDITIONS", "SplitBasedOn", "evaluate"]
+
+
+def _norm(value: str) -> str:
+    return value.strip().casefold()
+
+
+def _items(value: str) -> list[str]:
+    return [item for item in (_norm(part) for part in value.split(",")) if item]
+
+
+def _number(value: str) -> float | None:
+    try:
+        return float(value.strip())
+    except ValueError:
+        return None
+
+
+def _numeric(op: Callable[[float, float], bool]) -> Callable[[str, str], bool]:
+    def compare(subject: str, value: str) -> bool:
+        a, b = _number(subject), _number(value)
+        return a is not None and b is not None and op(a, b)
+
+    return compare
+
+
+def _time(value: str) -> dt.time | None:
+    for fmt in ("%H:%M", "%H:%M:%S", "%I:%M %p", "%I:%M%p"):
+        try:
+            return dt.datetime.strptime(value.strip().upper(), fmt).time()
+        except ValueError:
+            continue
+    return None
+
+
+def _date(value: str) -> dt.date | None:
+    text = value.strip()
+    for fmt in ("%Y-%m-%d", "%m/%d/%Y"):
+        try:
+            return dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    try:
+        return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(STUDIO_TIME_ZONE).date()
+    except ValueError:
+        return None
+
+
+def _temporal(parse: Callable[[str], dt.time | dt.date | None], before: bool) -> Callable[[str, str], bool]:
+    def compare(subject: str, value: str) -> bool:
+        a, b = parse(subject), parse(value)
+        if a is None or b is None:
+            return False
+        return a < b if before else a > b  # type: ignore[operator]
+
+    return compare
+
+
+def _regex(subject: str, value: str) -> bool:
+    try:
+        # Twilio's catalogue: "case-insensitive, whole string" (unverified, §9).
+        return re.fullmatch(value.strip(), subject.strip(), re.IGNORECASE) is not None
+    except re.error:
+        return False
+
+
+CONDITIONS: dict[str, Callable[[str, str], bool]] = {
+    "equal_to": lambda s, v: _norm(s) == _norm(v),
+    "not_equal_to": lambda s, v: _norm(s) != _norm(v),
+    "matches_any_of": lambda s, v: _norm(s) in _items(v),
+    "does_not_match_any_of": lambda s, v: _norm(s) not in _items(v),
+    "is_blank": lambda s, v: not s.strip(),
+    "is_not_blank": lambda s, v: bool(s.strip()),
+    "regex": _regex,
+    "contains": lambda s, v: _norm(v) in _norm(s),
+    "does_not_contain": lambda s, v: _norm(v) not in _norm(s),
+    "starts_with": lambda s, v: _norm(s).startswith(_norm(v)),
+    "does_not_start_with": lambda s, v: not _norm(s).startswith(_norm(v)),
+    "less_than": _numeric(lambda a, b: a < b),
+    "greater_than": _numeric(lambda a, b: a > b),
+    "is_before_time": _temporal(_time, before=True),
+    "is_after_time": _temporal(_time, before=False),
+    "is_before_date": _temporal(_date, before=True),
+    "is_after_date": _temporal(_date, before=False),
+}
+
+
+def evaluate(kind: str, subject: str, value: str) -> bool:
+    """An unknown condition type never matches."""
+    predicate = CONDITIONS.get(kind)
+    return predicate is not None and predicate(subject, value)
+
+
+class SplitBasedOn(Widget):
+    type = "split-based-on"
+
+    async def run(self, turn: WidgetRun) -> Outcome:
+        subject_default = turn.prop("input")
+        for transition in turn.state.transitions:
+            if transition.event != "match" or not transition.conditions:
+                continue
+            if all(self._holds(turn, condition, subject_default) for condition in transition.conditions):
+                return Outcome("match", transition=transition)
+        return Outcome("noMatch")
+
+    @staticmethod
+    def _holds(turn: WidgetRun, condition: dict[str, object], default: str) -> bool:
+        arguments = condition.get("arguments")
+        subject = turn.render(arguments[0]) if isinstance(arguments, list) and arguments else default
+        return evaluate(str(condition.get("type")), subject, turn.render(condition.get("value", "")))
