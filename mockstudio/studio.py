@@ -465,6 +465,12 @@ def inert_definition() -> dict[str, Any]:
     }
 
 
+# `Parameters` reappear a few levels down in every context, step and response, and orjson
+# refuses to encode anything nested deeper than 254 levels: a deeper value, accepted here,
+# would make every later read of the execution's context or steps fail with a 500.
+MAX_PARAMETERS_DEPTH = 100
+
+
 def parse_parameters(raw: str | None) -> dict[str, Any] | None:
     """`Parameters` is JSON *text* that must hold an object (the spec: "the JSON value must
     explicitly be passed as a string"). Code and wording of the 400 are chosen (§J)."""
@@ -476,7 +482,29 @@ def parse_parameters(raw: str | None) -> dict[str, Any] | None:
         raise InvalidParameter("Invalid Parameters: the value is not valid JSON") from None
     if not isinstance(value, dict):
         raise InvalidParameter("Invalid Parameters: the JSON value must be an object")
+    # Nesting needs brackets, so only a value with many of them can be too deep.
+    if raw.count("{") + raw.count("[") > MAX_PARAMETERS_DEPTH and _nested_deeper_than(value, MAX_PARAMETERS_DEPTH):
+        raise InvalidParameter(
+            f"Invalid Parameters: the JSON value is nested more than {MAX_PARAMETERS_DEPTH} levels deep"
+        )
     return value
+
+
+def _nested_deeper_than(value: Any, limit: int) -> bool:
+    """Whether objects/arrays nest more than `limit` levels (the top-level object is 1)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children: Iterable[Any] = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 class Studio:
