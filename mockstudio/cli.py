@@ -1,8 +1,11 @@
-"""The `mockstudio` command. `mockstudio` alone, or `mockstudio serve`, runs the server."""
+"""The `mockstudio` command. `mockstudio` alone, or `mockstudio serve`, runs the server;
+`mockstudio validate` checks flow files and `mockstudio run` runs one in the terminal
+(both in mockstudio.runflow)."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -12,7 +15,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from . import __version__
+from .errors import TwilioError
 from .fixtures import FixtureError
+from .runflow import FlowFileError, RunError, WidgetEvent, format_result, load_flow_file, run_flow, validate_file
 from .settings import ENV_PREFIX, Settings, SettingsError, unknown_environment_variables
 
 __all__ = ["main"]
@@ -28,7 +33,128 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the server (the default command)")
     for target in (parser, serve):
         _add_serve_options(target)
+    _add_validate(commands)
+    _add_run(commands)
     return parser
+
+
+def _add_validate(commands: Any) -> None:
+    validate = commands.add_parser(
+        "validate",
+        help="check flow definitions (or fixture files) as Studio would",
+        description="Check flow definition files, or every flow of a fixture file, as Studio validates "
+        "them. One line per problem; exit status 0 if all are valid, 1 if any is not.",
+    )
+    validate.add_argument("files", nargs="+", type=Path, metavar="FLOW.json")
+
+
+def _add_run(commands: Any) -> None:
+    run = commands.add_parser(
+        "run",
+        help="run a flow in the terminal, with no server",
+        description="Run a flow in-process from its incomingRequest trigger, as the REST API would start it, "
+        "and print the path taken, the messages, the final context and the status. Exit status 0 if the "
+        "execution ended, 3 if it is left waiting, 1 if the flow file is unusable.",
+        epilog="While the execution waits for a reply, the next --reply arrives from the contact; with none "
+        "left, the clock jumps to the widget's timeout (or moves by the --advance values, in order, and "
+        "no further). --event WIDGET=EVENT resumes that waiting widget (a gather, a voicemail, ...).",
+    )
+    run.add_argument("flow_file", type=Path, metavar="FLOW.json", help="a flow definition, or a fixture file")
+    run.add_argument("--to", required=True, help="the contact's address (the execution's To)")
+    run.add_argument(
+        "--from", dest="from_", metavar="FROM", required=True, help="the flow's address (the execution's From)"
+    )
+    run.add_argument(
+        "--param",
+        dest="params",
+        action="append",
+        default=[],
+        type=_param,
+        metavar="NAME=VALUE",
+        help="a Parameters entry (flow.data.NAME); VALUE is parsed as JSON when it parses, else kept as text",
+    )
+    run.add_argument(
+        "--parameters", type=_json_object, default=None, metavar="JSON", help="Parameters as a JSON object"
+    )
+    run.add_argument(
+        "--reply",
+        dest="replies",
+        action="append",
+        default=[],
+        metavar="BODY",
+        help="the contact's next reply (repeatable)",
+    )
+    run.add_argument(
+        "--advance",
+        dest="advances",
+        action="append",
+        default=[],
+        type=_seconds,
+        metavar="SECONDS",
+        help="move the clock this much when nothing else can be done (120, 90s, 10m, 2h, 1d)",
+    )
+    run.add_argument(
+        "--event",
+        dest="events",
+        action="append",
+        default=[],
+        type=_event,
+        metavar="WIDGET=EVENT[:JSON]",
+        help="""resume WIDGET with EVENT when it waits, e.g. gather_1=keypress:'{"Digits": "1"}'""",
+    )
+    run.add_argument(
+        "--http", choices=["live", "off"], default="live", help="widget HTTP calls: live, or off (they all fail)"
+    )
+    run.add_argument("--flow", default=None, metavar="SID|NAME", help="which flow of a fixture file to run")
+    run.add_argument("--json", action="store_true", help="print one JSON document instead")
+
+
+def _param(text: str) -> tuple[str, Any]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    try:
+        return name, json.loads(value, parse_constant=_no_constant)
+    except ValueError:
+        return name, value
+
+
+def _no_constant(text: str) -> Any:
+    raise ValueError(f"{text} is not JSON")  # NaN and Infinity stay text: Parameters must be JSON
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("must be a JSON object")
+    return value
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _seconds(text: str) -> float:
+    raw = text.strip().lower()
+    scale = _UNITS.get(raw[-1:], 0)
+    try:
+        value = float(raw[:-1] if scale else raw) * (scale or 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds (120, 90s, 10m, 2h, 1d), got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds >= 0, got {text!r}")
+    return value
+
+
+def _event(text: str) -> WidgetEvent:
+    widget, sep, rest = text.partition("=")
+    event, colon, raw = rest.partition(":")
+    if not sep or not widget or not event:
+        raise argparse.ArgumentTypeError(f"expected WIDGET=EVENT or WIDGET=EVENT:JSON, got {text!r}")
+    outputs = _json_object(raw) if colon else None
+    return WidgetEvent(widget, event, outputs)
 
 
 def _add_serve_options(parser: argparse.ArgumentParser) -> None:
@@ -109,8 +235,54 @@ def serve(settings: Settings) -> int:
     return 0
 
 
+def validate(files: Sequence[Path]) -> int:
+    valid = True
+    for path in files:
+        report = validate_file(path)
+        valid = valid and report.valid
+        for line in report.lines():
+            print(line)
+    return 0 if valid else 1
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        bundle = load_flow_file(args.flow_file, args.flow)
+    except FlowFileError as exc:
+        for line in exc.lines:
+            print(line, file=sys.stderr)
+        return 1
+    parameters = {**(args.parameters or {}), **dict(args.params)}
+    try:
+        result = run_flow(
+            bundle,
+            to=args.to,
+            from_=args.from_,
+            parameters=parameters or None,
+            replies=args.replies,
+            advances=args.advances,
+            events=args.events,
+            http_mode=args.http,
+        )
+    except RunError as exc:
+        print(f"mockstudio run: {exc}", file=sys.stderr)
+        return 2
+    except TwilioError as exc:
+        print(f"mockstudio run: the execution could not be created: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(result.as_json(), indent=2, ensure_ascii=False, default=str))
+    else:
+        print(format_result(result))
+    return 0 if result.ended else 3
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "validate":
+        return validate(args.files)
+    if args.command == "run":
+        return run(args)
     overrides = {
         "host": args.host,
         "port": args.port,
