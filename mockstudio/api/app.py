@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Match
 
 from .. import __version__
 from ..errors import InvalidParameter, MethodNotAllowed, NotFound, TwilioError
@@ -89,6 +90,17 @@ def _error(error: TwilioError, request: Request) -> Response:
     return render.TwilioJSON(render.error_body(error), status_code=error.status, headers=headers)
 
 
+def _allowed_methods(request: Request) -> set[str]:
+    """The methods some route fully matches this path with (asked route by route, as
+    included routers do not expose their routes' methods)."""
+    methods: set[str] = set()
+    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"):
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes):
+            methods.add(method)
+    return methods
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     async def twilio_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, TwilioError)
@@ -99,8 +111,11 @@ def _install_error_handlers(app: FastAPI) -> None:
         error: TwilioError
         if exc.status_code == 405:
             response = _error(MethodNotAllowed(), request)
-            if exc.headers and "Allow" in exc.headers:
-                response.headers["Allow"] = exc.headers["Allow"]
+            # Starlette's Allow names only the first route that matched the path; a path
+            # served by several routes (GET and POST .../Executions) allows all their methods.
+            allowed = _allowed_methods(request)
+            if allowed:
+                response.headers["Allow"] = ", ".join(sorted(allowed))
             return response
         if exc.status_code == 404:
             # Twilio authenticates before routing: an unknown /v2 path without valid

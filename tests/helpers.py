@@ -1,0 +1,56 @@
+"""Assertions shared by the HTTP tests."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import httpx
+
+from .conftest import SHARED_REFERENCE
+
+SID_RE = re.compile(r"^[A-Z]{2}[0-9a-f]{32}$")
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+ERROR_KEYS = {"code", "message", "more_info", "status"}
+
+
+def assert_sid(value: Any, prefix: str) -> None:
+    assert isinstance(value, str) and SID_RE.match(value), value
+    assert value.startswith(prefix), value
+
+
+def assert_twilio_error(
+    response: httpx.Response,
+    status: int,
+    code: int,
+    message: str | None = None,
+    *,
+    details: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The response is Twilio's error body, exactly: `code`, `message`, `more_info`,
+    `status` (+ `details` when given) and nothing else (no FastAPI `detail`, no RFC 9457
+    `type`/`title`)."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body: dict[str, Any] = response.json()
+    expected_keys = ERROR_KEYS | ({"details"} if details is not None else set())
+    assert set(body) == expected_keys, body
+    assert body["status"] == status
+    assert body["code"] == code
+    assert body["more_info"] == f"https://www.twilio.com/docs/errors/{code}"
+    assert isinstance(body["message"], str) and body["message"]
+    if message is not None:
+        assert body["message"] == message
+    if details is not None:
+        assert body["details"] == details
+    return body
+
+
+def spec_properties(schema: str) -> set[str] | None:
+    """Property names of a component schema in the official spec, if it is available."""
+    path = SHARED_REFERENCE / "twilio_studio_v2.json"
+    if not path.is_file():
+        return None
+    spec = json.loads(path.read_text(encoding="utf-8"))
+    return set(spec["components"]["schemas"][schema]["properties"])
