@@ -13,6 +13,8 @@ __all__ = [
     "Conflict",
     "ExecutionAlreadyActive",
     "ExecutionAlreadyEnded",
+    "FlowNotPublished",
+    "FlowValidationFailed",
     "InvalidPageToken",
     "InvalidParameter",
     "MethodNotAllowed",
@@ -105,6 +107,34 @@ class ExecutionAlreadyEnded(Conflict):
 
     def __init__(self, execution_sid: str) -> None:
         super().__init__(f"Execution {execution_sid} has already ended")
+
+
+class FlowNotPublished(Conflict):
+    """A flow with only draft revisions cannot be executed through the REST API: Studio
+    runs the latest *published* revision (test users try drafts from the editor, not the
+    API). 409/20409 and the wording are chosen; Twilio's answer is UNCONFIRMED."""
+
+    def __init__(self, flow_sid: str) -> None:
+        super().__init__(
+            f"Flow {flow_sid} has no published revision to execute. "
+            "Publish it (Status=published) before creating an Execution"
+        )
+
+
+class FlowValidationFailed(TwilioError):
+    """400/81022 "Flow definition validation failed" for Create/Update Flow and Validate.
+    The message is the docs' description of 81022; `details.errors[]` lists each problem as
+    `{"message", "property_path"}` (the shape of Studio's validator, studio-flows.md §1.4;
+    Twilio's exact `details` layout is UNCONFIRMED, §D.2)."""
+
+    code = 81022
+
+    def __init__(self, errors: list[dict[str, str]]) -> None:
+        super().__init__(
+            "The Flow Definition is invalid. Check the error response details for an array of validation failures.",
+            details={"errors": errors},
+        )
+        self.errors = errors
 
 
 class MethodNotAllowed(TwilioError):

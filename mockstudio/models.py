@@ -57,7 +57,11 @@ class Flow:
     date_created: int
     date_updated: int | None
     key: int
+    # Every revision, oldest first (revision n at index n-1), and the same newest first
+    # for paging; `published` is the newest published one, kept as revisions are added.
+    history: list[FlowRevision] = field(default_factory=list)
     revisions: SortedIndex[FlowRevision] = field(default_factory=SortedIndex)
+    published: FlowRevision | None = None
     test_users: list[str] = field(default_factory=list)
     # Executions of this flow, all and per status, plus the one-active-execution rule's index.
     executions: SortedIndex[Execution] = field(default_factory=SortedIndex)
@@ -65,12 +69,33 @@ class Flow:
     ended_executions: SortedIndex[Execution] = field(default_factory=SortedIndex)
     active_by_contact: dict[tuple[str, str], Execution] = field(default_factory=dict)
 
+    def add_revision(self, revision: FlowRevision) -> None:
+        """Append `revision` (numbered one past the latest) and make it the latest: the
+        flow's own fields always mirror its latest revision, draft or published."""
+        assert revision.revision == len(self.history) + 1, "revisions are numbered 1, 2, 3, ..."
+        self.history.append(revision)
+        self.revisions.add(revision.revision, revision)
+        self.revision = revision.revision
+        self.friendly_name = revision.friendly_name
+        self.definition = revision.definition
+        self.status = revision.status
+        self.commit_message = revision.commit_message
+        self.valid = revision.valid
+        self.errors = revision.errors
+        self.warnings = revision.warnings
+        self.author_sid = revision.author_sid
+        if revision.status == PUBLISHED:
+            self.published = revision
+
+    def latest_revision(self) -> FlowRevision | None:
+        return self.history[-1] if self.history else None
+
     def published_revision(self) -> FlowRevision | None:
-        """The newest published revision, which is what executions run."""
-        for revision in self.revisions.newest_first():
-            if revision.status == PUBLISHED:
-                return revision
-        return None
+        """The newest published revision, which is what executions run (O(1))."""
+        return self.published
+
+    def find_revision(self, number: int) -> FlowRevision | None:
+        return self.history[number - 1] if 1 <= number <= len(self.history) else None
 
 
 @dataclass(slots=True)

@@ -20,20 +20,23 @@ from . import sids
 from .clock import Clock
 from .contexts import build_context, message_trigger, parent_trigger
 from .dates import parse_filter_date
+from .engine.definition import parse_definition
 from .engine.messages import Message
 from .engine.runner import Engine, EngineConfig
 from .errors import (
     Conflict,
     ExecutionAlreadyActive,
     ExecutionAlreadyEnded,
+    FlowNotPublished,
+    FlowValidationFailed,
     InvalidParameter,
     MissingParameter,
     NotFound,
 )
-from .models import ACTIVE, ENDED, PUBLISHED, Execution, Flow, FlowRevision, Step
+from .models import ACTIVE, DRAFT, ENDED, PUBLISHED, Execution, Flow, FlowRevision, Step
 from .paging import Page, PageRequest, SortedIndex
 
-__all__ = ["AccountSeed", "AccountState", "FlowSeed", "Studio"]
+__all__ = ["AccountSeed", "AccountState", "FlowSeed", "Studio", "check_flow_definition", "definition_problems"]
 
 log = logging.getLogger("mockstudio")
 
@@ -113,44 +116,85 @@ class AccountState:
         return execution
 
     def add_flow(self, seed: FlowSeed) -> Flow:
+        """A flow from a fixture (or `--accept-any-flow`), with revision 1. Unlike the REST
+        API, a fixture may hold an invalid definition: the flow is loaded with `valid`
+        false and its problems in `errors` (executions of it end at once), and a warning
+        is logged."""
+        errors = definition_problems(seed.definition)
+        if errors:
+            log.warning("Flow %s in account %s has an invalid definition: %s", seed.sid, self.sid, errors)
+        flow = self._new_flow(seed.sid, seed.friendly_name, seed.definition, seed.status, seed.commit_message, errors)
+        for number in seed.numbers:
+            self.numbers[number] = flow.sid
+        return flow
+
+    def _new_flow(
+        self,
+        sid: str,
+        friendly_name: str,
+        definition: dict[str, Any],
+        status: str,
+        commit_message: str | None,
+        errors: list[dict[str, str]],
+    ) -> Flow:
         now = self._now()
-        revision = FlowRevision(
-            revision=1,
-            friendly_name=seed.friendly_name,
-            definition=seed.definition,
-            status=seed.status,
-            commit_message=seed.commit_message,
-            valid=True,
-            errors=[],
-            warnings=[],
-            author_sid=None,
-            date_created=now,
-            date_updated=None,
-        )
         flow = Flow(
-            sid=seed.sid,
+            sid=sid,
             account_sid=self.sid,
-            friendly_name=seed.friendly_name,
-            definition=seed.definition,
-            status=seed.status,
-            revision=1,
-            commit_message=seed.commit_message,
-            valid=True,
-            errors=[],
+            friendly_name=friendly_name,
+            definition=definition,
+            status=status,
+            revision=0,
+            commit_message=commit_message,
+            valid=not errors,
+            errors=errors,
             warnings=[],
             author_sid=None,
             date_created=now,
             date_updated=None,
             key=self.next_key(now),
         )
-        flow.revisions.add(revision.revision, revision)
+        flow.add_revision(self._revision(flow, friendly_name, definition, status, commit_message, errors, now))
         self.flows[flow.sid] = flow
         self.flow_index.add(flow.key, flow)
-        for number in seed.numbers:
-            self.numbers[number] = flow.sid
         return flow
 
-    # -- Flows (read side) --------------------------------------------------------------------
+    @staticmethod
+    def _revision(
+        flow: Flow,
+        friendly_name: str,
+        definition: dict[str, Any],
+        status: str,
+        commit_message: str | None,
+        errors: list[dict[str, str]],
+        now: int,
+    ) -> FlowRevision:
+        return FlowRevision(
+            revision=flow.revision + 1,
+            friendly_name=friendly_name,
+            definition=definition,
+            status=status,
+            commit_message=commit_message,
+            valid=not errors,
+            errors=errors,
+            warnings=[],  # the validator reports no warnings (Studio's are editor hints)
+            author_sid=None,
+            date_created=now,
+            date_updated=None,  # a revision never changes once made
+        )
+
+    # -- Flows ----------------------------------------------------------------------------------
+    #
+    # Choices where Twilio's behaviour is UNCONFIRMED (studio-v2-api.md §J), for the README:
+    # - The REST API validates the definition of every revision it makes, draft or
+    #   published, and refuses an invalid one with 400/81022 (Studio's editor can save an
+    #   invalid draft; the API cannot). So API-made revisions are always `valid: true`,
+    #   `errors: []`, `warnings: []`; only a fixture can load an invalid flow.
+    # - Every create and every update that changes something (status, friendly name,
+    #   definition or commit message) makes a new revision numbered one past the latest;
+    #   an update that changes nothing makes none and returns the flow as it is.
+    # - The flow's own fields (`status`, `definition`, `revision`, ...) are those of its
+    #   latest revision; executions run the latest *published* one (`flow_version`).
 
     def list_flows(self, request: PageRequest) -> Page[Flow]:
         return self.flow_index.page(request)
@@ -159,6 +203,134 @@ class AccountState:
         flow = self.flows.get(sid)
         if flow is None:
             raise NotFound()
+        return flow
+
+    def create_flow(
+        self,
+        friendly_name: str | None,
+        status: str | None,
+        definition: str | None,
+        commit_message: str | None = None,
+    ) -> Flow:
+        """CreateFlow: a new flow with revision 1. `definition` is JSON text, as the form
+        carries it. Missing parameters are reported in the spec's order (FriendlyName,
+        Status, Definition) before any value is checked."""
+        if not friendly_name:
+            raise MissingParameter("FriendlyName")
+        if not status:
+            raise MissingParameter("Status")
+        if not definition:
+            raise MissingParameter("Definition")
+        status = flow_status(status)
+        parsed = check_flow_definition(definition)
+        sid = self.studio.sids.new(sids.FLOW)
+        return self._new_flow(sid, friendly_name, parsed, status, commit_message or None, [])
+
+    def update_flow(
+        self,
+        sid: str,
+        status: str | None,
+        friendly_name: str | None = None,
+        definition: str | None = None,
+        commit_message: str | None = None,
+    ) -> Flow:
+        """UpdateFlow: `Status` is required; an absent (or empty) FriendlyName or
+        Definition keeps the latest revision's. The resulting definition is validated
+        whatever the status (so a flow loaded invalid from a fixture must be given a
+        valid Definition). Publishing a draft is `Status=published` alone; saving a draft
+        over a published flow leaves executions on the published revision."""
+        flow = self.fetch_flow(sid)
+        if not status:
+            raise MissingParameter("Status")
+        status = flow_status(status)
+        name = friendly_name or flow.friendly_name
+        parsed = check_flow_definition(definition) if definition else _checked(flow.definition)
+        message = commit_message or None
+        unchanged = (
+            status == flow.status
+            and name == flow.friendly_name
+            and parsed == flow.definition
+            and (message is None or message == flow.commit_message)
+        )
+        if unchanged:
+            return flow
+        now = self._now()
+        flow.add_revision(self._revision(flow, name, parsed, status, message, [], now))
+        flow.date_updated = now
+        return flow
+
+    def delete_flow(self, sid: str) -> None:
+        """DeleteFlow: the flow, its revisions and all its executions (active ones stop
+        where they are, as if deleted one by one), and the addresses bound to it."""
+        flow = self.fetch_flow(sid)
+        engine = self.studio.engine
+        for execution in list(flow.executions.newest_first()):
+            if execution.status == ACTIVE or execution.run is not None:
+                engine.stop(self, execution)
+            del self.executions[execution.sid]
+            execution.steps = None
+        flow.executions.clear()
+        flow.active_executions.clear()
+        flow.ended_executions.clear()
+        flow.active_by_contact.clear()
+        del self.flows[flow.sid]
+        self.flow_index.remove(flow.key)
+        for number in [n for n, bound in self.numbers.items() if bound == flow.sid]:
+            del self.numbers[number]
+
+    def list_flow_revisions(self, sid: str, request: PageRequest) -> tuple[Flow, Page[FlowRevision]]:
+        """ListFlowRevision: newest revision first."""
+        flow = self.fetch_flow(sid)
+        return flow, flow.revisions.page(request)
+
+    def fetch_flow_revision(self, sid: str, revision: str) -> tuple[Flow, FlowRevision]:
+        """FetchFlowRevision: `revision` is a number, `LatestPublished` or `LatestRevision`
+        (exactly as the spec spells them); anything else, or a revision that does not
+        exist (e.g. `LatestPublished` of a draft-only flow), is a 404."""
+        flow = self.fetch_flow(sid)
+        found: FlowRevision | None = None
+        if revision == "LatestPublished":
+            found = flow.published_revision()
+        elif revision == "LatestRevision":
+            found = flow.latest_revision()
+        elif 0 < len(revision) <= 10 and revision.isascii() and revision.isdigit():
+            found = flow.find_revision(int(revision))
+        if found is None:
+            raise NotFound()
+        return flow, found
+
+    def update_flow_validate(
+        self,
+        friendly_name: str | None,
+        status: str | None,
+        definition: str | None,
+        commit_message: str | None = None,
+    ) -> bool:
+        """UpdateFlowValidate (`POST /v2/Flows/Validate`): the checks of CreateFlow without
+        creating anything. True, or the error CreateFlow would raise."""
+        if not friendly_name:
+            raise MissingParameter("FriendlyName")
+        if not status:
+            raise MissingParameter("Status")
+        if not definition:
+            raise MissingParameter("Definition")
+        flow_status(status)
+        check_flow_definition(definition)
+        return True
+
+    def fetch_test_user(self, sid: str) -> Flow:
+        """FetchTestUser: the flow, whose `test_users` the renderer shows."""
+        return self.fetch_flow(sid)
+
+    def update_test_user(self, sid: str, test_users: list[str] | None) -> Flow:
+        """UpdateTestUser: replaces the list (`TestUsers` repeated, order kept, duplicates
+        dropped). The parameter is required, so an SDK's empty list (sent as nothing) is a
+        400; a single empty `TestUsers=` clears the list (chosen). Test users are stored
+        and returned only: they do not change which revision the REST API executes."""
+        flow = self.fetch_flow(sid)
+        if not test_users:
+            raise MissingParameter("TestUsers")
+        flow.test_users = list(dict.fromkeys(user for user in test_users if user))
         return flow
 
     # -- Executions ---------------------------------------------------------------------------
@@ -179,10 +351,13 @@ class AccountState:
         return execution
 
     def _runnable_revision(self, flow: Flow, which: str = "LatestPublished") -> FlowRevision:
-        revision = flow.published_revision() if which != "LatestRevision" else flow.revisions.newest()
+        """The revision a new execution runs: the latest published one (its number is the
+        execution's `flow_version`), or for run-subflow's `LatestRevision` the latest of
+        any status. A flow with only drafts cannot be executed: 409/20409
+        (`FlowNotPublished`; Twilio's code and wording are UNCONFIRMED)."""
+        revision = flow.published_revision() if which != "LatestRevision" else flow.latest_revision()
         if revision is None:
-            # "a draft-only flow cannot be executed by the REST API"; code and wording chosen.
-            raise Conflict(f"Flow {flow.sid} has no published revision to execute")
+            raise FlowNotPublished(flow.sid)
         return revision
 
     def _new_execution(
@@ -469,6 +644,42 @@ def inert_definition() -> dict[str, Any]:
 # refuses to encode anything nested deeper than 254 levels: a deeper value, accepted here,
 # would make every later read of the execution's context or steps fail with a 500.
 MAX_PARAMETERS_DEPTH = 100
+
+
+def flow_status(status: str) -> str:
+    """A Flow `Status` (case-sensitive, as Twilio's enums are); 400/20001 otherwise
+    (wording chosen)."""
+    if status not in (DRAFT, PUBLISHED):
+        raise InvalidParameter(f"Invalid Status: {status[:64]!r} is not one of draft, published")
+    return status
+
+
+def definition_problems(definition: Any) -> list[dict[str, str]]:
+    """Studio's validation of a parsed definition (studio-flows.md §1.4) as the problem
+    dicts `{"message", "property_path"}` that a flow's `errors` and 81022's
+    `details.errors` carry; empty when the definition is valid."""
+    _, problems = parse_definition(definition)
+    return [problem.as_dict() for problem in problems]
+
+
+def check_flow_definition(text: str) -> dict[str, Any]:
+    """`Definition` is JSON text holding the flow definition; parsed and validated, or
+    400/81022 with every problem found (invalid JSON is one problem at `#`)."""
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise FlowValidationFailed(
+            [{"message": f"the flow definition is not valid JSON: {exc}", "property_path": "#"}]
+        ) from None
+    return _checked(value)
+
+
+def _checked(definition: Any) -> dict[str, Any]:
+    errors = definition_problems(definition)
+    if errors:
+        raise FlowValidationFailed(errors)
+    assert isinstance(definition, dict)
+    return definition
 
 
 def parse_parameters(raw: str | None) -> dict[str, Any] | None:

@@ -27,9 +27,12 @@ __all__ = [
     "execution",
     "execution_context",
     "flow",
+    "flow_revision",
+    "flow_validate",
     "page",
     "step",
     "step_context",
+    "test_user",
 ]
 
 
@@ -147,6 +150,8 @@ def flow(f: Flow, base: str, *, in_list: bool = False) -> dict[str, Any]:
 
 
 def flow_revision(f: Flow, r: FlowRevision, base: str, *, in_list: bool = False) -> dict[str, Any]:
+    """As for flows, list items carry `definition`, `commit_message`, `valid` and `errors`
+    as null (§A.5)."""
     return {
         "sid": f.sid,
         "account_sid": f.account_sid,
@@ -161,6 +166,18 @@ def flow_revision(f: Flow, r: FlowRevision, base: str, *, in_list: bool = False)
         "date_created": format_date(r.date_created),
         "date_updated": _date(r.date_updated),
         "url": f"{base}/v2/Flows/{f.sid}/Revisions/{r.revision}",
+    }
+
+
+def flow_validate(valid: bool) -> dict[str, Any]:
+    return {"valid": valid}
+
+
+def test_user(f: Flow, base: str) -> dict[str, Any]:
+    return {
+        "sid": f.sid,
+        "test_users": list(f.test_users),
+        "url": f"{base}/v2/Flows/{f.sid}/TestUsers",
     }
 
 

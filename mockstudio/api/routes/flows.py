@@ -1,4 +1,9 @@
-"""`/v2/Flows`: the read side of Flows (the write side comes with the flow engine)."""
+"""`/v2/Flows`: the Flow operations, Revisions, Validate and TestUsers. Each route
+authenticates, reads the form, calls the one state method named after the operation and
+renders; errors are raised and turned into Twilio bodies in one place (app.py).
+
+`POST /v2/Flows/Validate` is a literal segment that would also match `/v2/Flows/{Sid}`,
+so it is registered before the `{Sid}` routes (Starlette matches in order)."""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from starlette.responses import Response
 
 from .. import render
 from ..auth import authenticate
-from ..forms import page_request
+from ..forms import page_request, read_form
 
 __all__ = ["router"]
 
@@ -24,7 +29,75 @@ async def list_flows(request: Request) -> Response:
     return render.TwilioJSON(render.page("flows", items, result, base, request.url.path))
 
 
+@router.post("/v2/Flows")
+async def create_flow(request: Request) -> Response:
+    account = authenticate(request)
+    form = await read_form(request)
+    # AuthorSid (sent by current SDKs, §A.2) is accepted and ignored.
+    flow = account.create_flow(
+        form.get("FriendlyName"), form.get("Status"), form.get("Definition"), form.get("CommitMessage")
+    )
+    return render.TwilioJSON(render.flow(flow, render.base_url(request)), status_code=201)
+
+
+@router.post("/v2/Flows/Validate")
+async def update_flow_validate(request: Request) -> Response:
+    account = authenticate(request)
+    form = await read_form(request)
+    valid = account.update_flow_validate(
+        form.get("FriendlyName"), form.get("Status"), form.get("Definition"), form.get("CommitMessage")
+    )
+    return render.TwilioJSON(render.flow_validate(valid))
+
+
 @router.get("/v2/Flows/{Sid}")
 async def fetch_flow(request: Request, Sid: str) -> Response:
     account = authenticate(request)
     return render.TwilioJSON(render.flow(account.fetch_flow(Sid), render.base_url(request)))
+
+
+@router.post("/v2/Flows/{Sid}")
+async def update_flow(request: Request, Sid: str) -> Response:
+    account = authenticate(request)
+    form = await read_form(request)
+    flow = account.update_flow(
+        Sid, form.get("Status"), form.get("FriendlyName"), form.get("Definition"), form.get("CommitMessage")
+    )
+    return render.TwilioJSON(render.flow(flow, render.base_url(request)))
+
+
+@router.delete("/v2/Flows/{Sid}")
+async def delete_flow(request: Request, Sid: str) -> Response:
+    account = authenticate(request)
+    account.delete_flow(Sid)
+    return Response(status_code=204)  # no body: twilio-python returns it instead of True
+
+
+@router.get("/v2/Flows/{Sid}/Revisions")
+async def list_flow_revisions(request: Request, Sid: str) -> Response:
+    account = authenticate(request)
+    flow, result = account.list_flow_revisions(Sid, page_request(request))
+    base = render.base_url(request)
+    items = [render.flow_revision(flow, r, base, in_list=True) for r in result.items]
+    return render.TwilioJSON(render.page("revisions", items, result, base, request.url.path))
+
+
+@router.get("/v2/Flows/{Sid}/Revisions/{Revision}")
+async def fetch_flow_revision(request: Request, Sid: str, Revision: str) -> Response:
+    account = authenticate(request)
+    flow, revision = account.fetch_flow_revision(Sid, Revision)
+    return render.TwilioJSON(render.flow_revision(flow, revision, render.base_url(request)))
+
+
+@router.get("/v2/Flows/{Sid}/TestUsers")
+async def fetch_test_user(request: Request, Sid: str) -> Response:
+    account = authenticate(request)
+    return render.TwilioJSON(render.test_user(account.fetch_test_user(Sid), render.base_url(request)))
+
+
+@router.post("/v2/Flows/{Sid}/TestUsers")
+async def update_test_user(request: Request, Sid: str) -> Response:
+    account = authenticate(request)
+    form = await read_form(request)
+    flow = account.update_test_user(Sid, form.getlist("TestUsers"))
+    return render.TwilioJSON(render.test_user(flow, render.base_url(request)))
