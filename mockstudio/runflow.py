@@ -343,11 +343,13 @@ class RunResult:
 
 
 def _duration(seconds: float) -> str:
-    value = round(seconds)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if value >= size and value % size == 0:
-            return f"{value // size}{unit}"
-    return f"{value}s"
+    """`90` -> `1m30s`, `86400` -> `1d`."""
+    value, parts = round(seconds), []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if value >= size:
+            parts.append(f"{value // size}{unit}")
+            value %= size
+    return "".join(parts) or "0s"
 
 
 def _check_events(bundle: FlowBundle, events: Sequence[WidgetEvent]) -> None:

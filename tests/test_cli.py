@@ -18,6 +18,7 @@ from mockstudio.runflow import (
     FlowFileError,
     RunError,
     WidgetEvent,
+    _duration,
     load_flow_file,
     run_flow,
     validate_file,
@@ -505,4 +506,16 @@ def test_validate_file_in_process(tmp_path: Path) -> None:
     assert not report.valid
     assert [(p.pointer, p.message) for p in report.problems] == [
         ("#/states/0/transitions/1/next", "transition to 'x', which is not a widget of this flow")
+    ]
+
+
+def test_durations_read_naturally() -> None:
+    assert [_duration(s) for s in (0, 5, 90, 3600, 85800, 86400, 90061)] == [
+        "0s",
+        "5s",
+        "1m30s",
+        "1h",
+        "23h50m",
+        "1d",
+        "1d1h1m1s",
     ]
