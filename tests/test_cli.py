@@ -392,7 +392,7 @@ def test_advances_are_used_in_order_and_then_it_stops() -> None:
         ("sent", "silent", "Ended"),
     ]
     assert result.steps[1].elapsed == 600
-    assert result.notes == ["unused --advance: 100s"]
+    assert result.notes == ["unused --advance: 1m40s"]
     waiting = run(SURVEY, advances=[60])
     assert not waiting.ended and waiting.status == "active"
     assert waiting.waiting is not None
