@@ -90,6 +90,13 @@ class Fixtures:
         for account in parsed.accounts:
             if account.sid in self.accounts and account.sid != self.default_account_sid:
                 raise FixtureError(f"{source}: account {account.sid} is defined twice")
+            default = self.accounts[self.default_account_sid]
+            if account.sid == self.default_account_sid and account.auth_token != default.auth_token:
+                # Silently replacing it would make the banner and the docs lie about the token.
+                raise FixtureError(
+                    f"{source}: account {account.sid} is the default account; its auth_token must match "
+                    "MOCKSTUDIO_AUTH_TOKEN (set the token there instead)"
+                )
             for key in account.api_keys:
                 if key.sid in self._api_keys:
                     raise FixtureError(f"{source}: API key {key.sid} is defined twice")

@@ -197,13 +197,10 @@ class AccountState:
     #   latest revision; executions run the latest *published* one (`flow_version`).
 
     def list_flows(self, request: PageRequest) -> Page[Flow]:
-        return self.flow_index.page(request)
+        return self.flow_index.page(request, filters=self.sid)
 
     def fetch_flow(self, sid: str) -> Flow:
-        flow = self.flows.get(sid)
-        if flow is None:
-            raise NotFound()
-        return flow
+        return self._flow(sid)  # with --accept-any-flow, any well-formed SID exists
 
     def create_flow(
         self,
@@ -281,7 +278,7 @@ class AccountState:
     def list_flow_revisions(self, sid: str, request: PageRequest) -> tuple[Flow, Page[FlowRevision]]:
         """ListFlowRevision: newest revision first."""
         flow = self.fetch_flow(sid)
-        return flow, flow.revisions.page(request)
+        return flow, flow.revisions.page(request, filters=flow.sid)
 
     def fetch_flow_revision(self, sid: str, revision: str) -> tuple[Flow, FlowRevision]:
         """FetchFlowRevision: `revision` is a number, `LatestPublished` or `LatestRevision`
@@ -545,7 +542,7 @@ class AccountState:
             request,
             key_from=None if filters.date_from is None else filters.date_from << _KEY_SHIFT,
             key_to=None if filters.date_to is None else filters.date_to << _KEY_SHIFT,
-            filters=filters.raw,
+            filters=f"{flow.sid}|{filters.raw}",  # a token only resumes the list it came from
         )
 
     def fetch_execution(self, flow_sid: str, sid: str) -> Execution:
@@ -601,7 +598,7 @@ class AccountState:
     ) -> tuple[Execution, Page[Step]]:
         execution = self._execution(flow_sid, execution_sid)
         steps = execution.steps if execution.steps is not None else _EMPTY_STEPS
-        return execution, steps.page(request)
+        return execution, steps.page(request, filters=execution.sid)
 
     def fetch_execution_step(self, flow_sid: str, execution_sid: str, sid: str) -> tuple[Execution, Step]:
         execution = self._execution(flow_sid, execution_sid)

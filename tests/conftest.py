@@ -39,8 +39,8 @@ def server() -> Iterator[MockStudioServer]:
 def live(server: MockStudioServer) -> MockStudioServer:
     """The session's server with fresh state and the clock back at its start."""
     assert isinstance(server.clock, ManualClock)
+    server.reset()  # first: no timer of the previous test can fire when the clock moves back
     server.clock.set(1_700_000_000)
-    server.reset()
     return server
 
 
