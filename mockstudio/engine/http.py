@@ -57,14 +57,20 @@ class OutboundHttp:
             raise HttpFailure("outbound HTTP is switched off (MOCKSTUDIO_HTTP_MODE=off)")
         if self._client is None:
             self._client = httpx.AsyncClient(follow_redirects=True, timeout=self.timeout)
-        kwargs: dict[str, Any] = {"params": params or None, "headers": headers, "auth": auth}
+        kwargs: dict[str, Any] = {"headers": headers, "auth": auth}
         if data is not None:
             kwargs["data"] = dict(data) if data else None
         if content is not None:
             kwargs["content"] = content.encode()
         try:
-            response = await self._client.request(method, self._url(url), **kwargs)
-        except (httpx.HTTPError, ValueError) as exc:  # invalid URLs raise ValueError-likes too
+            target = httpx.URL(self._url(url))
+            if params:
+                # Appended to the URL's own query: httpx's `params=` would replace it.
+                target = target.copy_with(params=httpx.QueryParams([*target.params.multi_items(), *params]))
+            response = await self._client.request(method, target, **kwargs)
+        except Exception as exc:
+            # Whatever went wrong (network, timeout, an invalid URL or port, which httpx and
+            # its transport raise in several shapes, some not HTTPError), the call failed.
             raise HttpFailure(f"{type(exc).__name__}: {exc}") from None
         if len(response.content) > MAX_BODY:
             raise HttpFailure("response body larger than 64 kB")

@@ -84,10 +84,11 @@ class StudioLiquid(Environment):
     """One per engine. `now` gives the current time (the engine's clock)."""
 
     loop_iteration_limit: ClassVar[int | None] = 15
-    strict_filters = False
 
     def __init__(self, now: Callable[[], float]) -> None:
-        super().__init__()
+        # Environment.__init__ sets `strict_filters` on the instance (default True), so a
+        # class attribute would not take: pass it.
+        super().__init__(strict_filters=False)
         self._now = now
         self._templates: dict[str, Any] = {}
         self.add_tag(_StudioOutput)

@@ -106,7 +106,11 @@ class Engine:
             # on a private loop, kept for reuse because creating one per call is slow.
             if self._private_loop is None:
                 self._private_loop = asyncio.new_event_loop()
-            self._private_loop.run_until_complete(coro)
+            private = self._private_loop
+            private.run_until_complete(coro)
+            # ...including what it spawned (a run-subflow's child, the parent it resumes).
+            while pending := [t for t in self._tasks if t.get_loop() is private]:
+                private.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             return
         task = loop.create_task(coro)
         self._tasks.add(task)
@@ -302,7 +306,7 @@ class Engine:
         if script is not None:
             if script.delay:
                 await asyncio.sleep(min(script.delay, 30.0))
-            if not (script.is_http() and widget.takes_http_scripts):
+            if not widget.takes_script(script):
                 return _scripted_outcome(script, widget.default_event(state))
             turn.script = script
         return await widget.run(turn)

@@ -91,6 +91,11 @@ class Widget(ABC):
     async def run(self, turn: WidgetRun) -> Outcome | Wait:
         """Run the widget once."""
 
+    def takes_script(self, script: ScriptedOutcome) -> bool:
+        """Whether `run` plays this scripted outcome itself (as `turn.script`); otherwise
+        the runner leaves the widget on the scripted event without running it."""
+        return script.is_http() and self.takes_http_scripts
+
     def events(self) -> tuple[str, ...]:
         return WIDGET_TYPES[self.type].events
 

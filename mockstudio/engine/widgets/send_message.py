@@ -2,14 +2,19 @@
 in the message log) and expose it as `widgets.<name>.outbound.*` (studio-flows.md §2.1).
 `sent` means the API accepted it. Send-and-wait then parks until the contact replies
 (`incomingMessage`, with `inbound.*`), the timeout passes (`timeout`, default 3600 s,
-string or integer) or delivery fails (`deliveryFailure`)."""
+string or integer) or delivery fails (`deliveryFailure`). A scripted event still sends
+the message (as failed, with ErrorCode, for `failed` / `deliveryFailure`) and then takes
+that event at once, with the scripted outputs merged into the widget's."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..outcomes import Outcome, Wait
 from .base import Widget, WidgetRun
+
+if TYPE_CHECKING:
+    from ..scripts import ScriptedOutcome
 
 __all__ = ["SendAndWaitForReply", "SendMessage", "outbound_outputs"]
 
@@ -37,6 +42,9 @@ def outbound_outputs(turn: WidgetRun, sid: str, body: str, from_: str, to: str, 
 
 
 def _send(turn: WidgetRun, to: str, failed: bool) -> tuple[dict[str, Any], bool]:
+    """Record the message; `failed` (a scripted failure) records it as failed, with the
+    full `outbound.*` map plus ErrorCode/ErrorMessage, as a real API send failure gives.
+    A scripted outcome's outputs are merged in (objects key by key)."""
     from_ = turn.prop("from") or str(turn.context.get("flow", {}).get("channel", {}).get("address", ""))
     body = turn.prop("body")
     media = turn.prop("media_url")
@@ -53,7 +61,16 @@ def _send(turn: WidgetRun, to: str, failed: bool) -> tuple[dict[str, Any], bool]
     if failed:
         outputs["outbound"]["ErrorCode"] = 30008
         outputs["outbound"]["ErrorMessage"] = "Unknown error (scripted by mockstudio)"
+    scripted = turn.script.outputs if turn.script is not None else None
+    if isinstance(scripted, dict):  # e.g. {"outbound": {"ErrorCode": 30003}} or {"inbound": {...}}
+        for key, value in scripted.items():
+            current = outputs.get(key)
+            outputs[key] = {**current, **value} if isinstance(current, dict) and isinstance(value, dict) else value
     return outputs, not failed
+
+
+def _scripted_event(turn: WidgetRun) -> str | None:
+    return turn.script.event if turn.script is not None else None
 
 
 def _contact(turn: WidgetRun) -> str:
@@ -63,8 +80,11 @@ def _contact(turn: WidgetRun) -> str:
 class SendMessage(Widget):
     type = "send-message"
 
+    def takes_script(self, script: ScriptedOutcome) -> bool:
+        return script.event in self.events()  # the message is still recorded
+
     async def run(self, turn: WidgetRun) -> Outcome:
-        outputs, ok = _send(turn, turn.prop("to") or _contact(turn), failed=False)
+        outputs, ok = _send(turn, turn.prop("to") or _contact(turn), failed=_scripted_event(turn) == "failed")
         return Outcome("sent" if ok else "failed", outputs)
 
 
@@ -80,7 +100,13 @@ def timeout_seconds(raw: Any, default: int = DEFAULT_TIMEOUT) -> int:
 class SendAndWaitForReply(Widget):
     type = "send-and-wait-for-reply"
 
+    def takes_script(self, script: ScriptedOutcome) -> bool:
+        return script.event in self.events()  # the message is still recorded; no wait
+
     async def run(self, turn: WidgetRun) -> Outcome | Wait:
-        outputs, _ = _send(turn, _contact(turn), failed=False)
+        event = _scripted_event(turn)
+        outputs, _ = _send(turn, _contact(turn), failed=event == "deliveryFailure")
+        if event is not None:
+            return Outcome(event, outputs)
         timeout = timeout_seconds(turn.properties.get("timeout", DEFAULT_TIMEOUT))
         return Wait(timeout=timeout, outputs=outputs)

@@ -23,11 +23,13 @@ def _items(value: str) -> list[str]:
     return [item for item in (_norm(part) for part in value.split(",")) if item]
 
 
+# Decimal numbers only: float() would also take "nan", "Infinity" and "1_000".
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
 def _number(value: str) -> float | None:
-    try:
-        return float(value.strip())
-    except ValueError:
-        return None
+    text = value.strip()
+    return float(text) if _NUMBER.fullmatch(text) else None
 
 
 def _numeric(op: Callable[[float, float], bool]) -> Callable[[str, str], bool]:
@@ -55,9 +57,12 @@ def _date(value: str) -> dt.date | None:
         except ValueError:
             continue
     try:
-        return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(STUDIO_TIME_ZONE).date()
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
+    # A date-time with an offset is read in Studio's time zone; a naive one as it is
+    # (astimezone() would read it in the host's local time zone).
+    return (moment.astimezone(STUDIO_TIME_ZONE) if moment.tzinfo is not None else moment).date()
 
 
 def _temporal(parse: Callable[[str], dt.time | dt.date | None], before: bool) -> Callable[[str, str], bool]:

@@ -8,6 +8,7 @@ carry the parent's step SID as `parent_step_sid`. A subflow cannot run another s
 from __future__ import annotations
 
 from ... import sids
+from ...models import ACTIVE
 from ..definition import State
 from ..outcomes import Outcome, Wait
 from .base import Widget, WidgetRun
@@ -33,7 +34,9 @@ class RunSubflow(Widget):
             parent_step_sid=step_sid,
             revision=turn.prop("flow_revision") or "LatestPublished",
         )
-        if child is None:
+        if child is None or child.status != ACTIVE:
+            # Not runnable, or ended at once (an invalid definition): nothing would ever
+            # resume this widget.
             return Outcome("failed", {})
         run.pending_step_sid = step_sid
         return Wait(timeout=None, outputs={})

@@ -1,0 +1,210 @@
+"""run-subflow: a child execution whose trigger fires `incomingParent` with the parameters
+at trigger.parent.parameters; the parent waits and leaves on `completed` with the child's
+flow.variables flat under the widget's name, or `failed` (studio-flows.md §2.1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mockstudio.models import ACTIVE, ENDED, Execution
+
+from .support import AC, CHILD_FW, CONTACT, FW, NUMBER, Harness, definition, rest_flow, say, trigger, widget
+
+GRANDCHILD_FW = "FW" + "d" * 32
+
+
+def _parent(flow_sid: str = CHILD_FW, revision: str | None = None) -> dict[str, Any]:
+    properties: dict[str, Any] = {
+        "flow_sid": flow_sid,
+        "parameters": [
+            {"key": "name", "value": "{{flow.data.name}}"},
+            {"key": "greeting", "value": "Hello"},
+        ],
+    }
+    if revision is not None:
+        properties["flow_revision"] = revision
+    return rest_flow(
+        "sub",
+        widget("sub", "run-subflow", {"completed": "done", "failed": "broken"}, **properties),
+        say("done", "child said {{widgets.sub.shout}} / {{widgets.sub.answer}}"),
+        say("broken", "subflow failed"),
+    )
+
+
+def _child(*, wait: bool = False) -> dict[str, Any]:
+    first = "ask" if wait else "vars"
+    return definition(
+        trigger(incomingParent=first),
+        widget(
+            "ask",
+            "send-and-wait-for-reply",
+            {"incomingMessage": "vars", "timeout": "vars"},
+            body="{{trigger.parent.parameters.greeting}} {{trigger.parent.parameters.name}}, anything to add?",
+        ),
+        widget(
+            "vars",
+            "set-variables",
+            {"next": None},
+            variables=[
+                {"key": "shout", "value": "{{trigger.parent.parameters.name | upcase}}"},
+                {"key": "answer", "value": "{{widgets.ask.inbound.Body | default: 'nothing'}}"},
+            ],
+        ),
+    )
+
+
+def _child_of(h: Harness, parent: Execution) -> Execution:
+    (child,) = [e for e in h.account.executions.values() if e.flow_sid == CHILD_FW and e.initiated_by == parent.sid]
+    return child
+
+
+async def test_child_runs_and_parent_completes_with_its_variables() -> None:
+    h = Harness(_parent(), flows={CHILD_FW: _child()})
+    parent = await h.start({"name": "ada"})
+    child = _child_of(h, parent)
+    assert child.status == ENDED
+    assert h.steps(child) == [("incomingParent", "Trigger", "vars"), ("next", "vars", "Ended")]
+    assert parent.status == ENDED
+    assert h.steps(parent) == [
+        ("incomingRequest", "Trigger", "sub"),
+        ("completed", "sub", "done"),
+        ("sent", "done", "Ended"),
+    ]
+    # The child's flow.variables, flat under the widget's name.
+    assert h.widgets(parent)["sub"] == {"shout": "ADA", "answer": "nothing"}
+    assert h.messages(parent) == [("outbound", "child said ADA / nothing")]
+    # The parent's own variables are untouched.
+    assert h.variables(parent) == {}
+
+
+async def test_child_context_has_the_parent_trigger() -> None:
+    h = Harness(_parent(), flows={CHILD_FW: _child()})
+    parent = await h.start({"name": "ada"})
+    child = _child_of(h, parent)
+    (sub_step,) = [s for s in h.step_objects(parent) if s.transitioned_from == "sub"]
+    context = h.context(child)
+    assert context["trigger"] == {
+        "parent": {
+            "parameters": {"name": "ada", "greeting": "Hello"},
+            "execution_sid": parent.sid,
+            "flow_sid": FW,
+            "step_sid": sub_step.sid,
+            "trigger_type": "parent",
+        }
+    }
+    assert context["flow"]["flow_sid"] == CHILD_FW
+    assert context["flow"]["sid"] == child.sid
+    assert context["contact"]["channel"]["address"] == CONTACT
+    assert context["flow"]["channel"]["address"] == NUMBER
+
+
+async def test_child_steps_carry_the_parent_step_sid() -> None:
+    h = Harness(_parent(), flows={CHILD_FW: _child()})
+    parent = await h.start({"name": "ada"})
+    child = _child_of(h, parent)
+    (sub_step,) = [s for s in h.step_objects(parent) if s.transitioned_from == "sub"]
+    assert sub_step.type == "run-subflow"
+    assert {s.parent_step_sid for s in h.step_objects(child)} == {sub_step.sid}
+    assert {s.parent_step_sid for s in h.step_objects(parent)} == {None}
+
+
+async def test_parent_waits_for_a_waiting_child() -> None:
+    h = Harness(_parent(), flows={CHILD_FW: _child(wait=True)})
+    parent = await h.start({"name": "ada"})
+    child = _child_of(h, parent)
+    assert (parent.status, child.status) == (ACTIVE, ACTIVE)
+    assert h.parked_on(parent) == "sub"
+    assert h.parked_on(child) == "ask"
+    assert h.steps(parent) == [("incomingRequest", "Trigger", "sub")]  # no step while waiting
+    assert h.messages() == [("outbound", "Hello ada, anything to add?")]
+    # The contact's reply goes to the child, which ends and completes the parent.
+    resumed, action = await h.inbound("all good")
+    assert (resumed, action) == (child, "resumed")
+    assert (parent.status, child.status) == (ENDED, ENDED)
+    assert h.widgets(parent)["sub"] == {"shout": "ADA", "answer": "all good"}
+    assert h.messages()[-1] == ("outbound", "child said ADA / all good")
+
+
+async def test_child_timeout_then_completion() -> None:
+    h = Harness(_parent(), flows={CHILD_FW: _child(wait=True)})
+    parent = await h.start({"name": "ada"})
+    await h.advance(3600)
+    assert parent.status == ENDED
+    assert h.widgets(parent)["sub"] == {"shout": "ADA", "answer": "nothing"}
+
+
+async def test_unknown_flow_is_failed() -> None:
+    h = Harness(_parent(flow_sid="FW" + "9" * 32))
+    parent = await h.start({"name": "ada"})
+    assert h.steps(parent)[1:] == [("failed", "sub", "broken"), ("sent", "broken", "Ended")]
+    assert h.widgets(parent)["sub"] == {}
+    assert len(h.account.executions) == 1
+
+
+async def test_flow_sid_rendered_with_liquid() -> None:
+    flow = _parent(flow_sid="{{flow.data.child}}")
+    h = Harness(flow, flows={CHILD_FW: _child()})
+    parent = await h.start({"name": "ada", "child": CHILD_FW})
+    assert h.steps(parent)[1] == ("completed", "sub", "done")
+
+
+async def test_draft_only_child_fails_unless_latest_draft_is_asked_for() -> None:
+    h = Harness(_parent(), drafts={CHILD_FW: _child()})
+    parent = await h.start({"name": "ada"})
+    assert h.steps(parent)[1] == ("failed", "sub", "broken")
+
+    h2 = Harness(_parent(revision="LatestDraft"), drafts={CHILD_FW: _child()})
+    parent2 = await h2.start({"name": "ada"})
+    assert h2.steps(parent2)[1] == ("completed", "sub", "done")
+
+
+async def test_invalid_child_definition_is_failed_not_stuck() -> None:
+    broken = {"description": "no trigger", "states": [say("x", "x")], "initial_state": "x"}
+    h = Harness(_parent(revision="LatestDraft"), drafts={CHILD_FW: broken})
+    parent = await h.start({"name": "ada"})
+    assert parent.status == ENDED
+    assert h.steps(parent)[1] == ("failed", "sub", "broken")
+
+
+async def test_nested_subflow_is_failed() -> None:
+    # A subflow cannot run another subflow (Studio's error 81024).
+    child = definition(
+        trigger(incomingParent="deeper"),
+        widget("deeper", "run-subflow", {"completed": "ok", "failed": "nope"}, flow_sid=GRANDCHILD_FW),
+        widget("ok", "set-variables", {"next": None}, variables=[{"key": "nested", "value": "ran"}]),
+        widget("nope", "set-variables", {"next": None}, variables=[{"key": "nested", "value": "refused"}]),
+    )
+    grandchild = definition(trigger(incomingParent=None))
+    h = Harness(_parent(), flows={CHILD_FW: child, GRANDCHILD_FW: grandchild})
+    parent = await h.start({"name": "ada"})
+    child_execution = _child_of(h, parent)
+    assert h.steps(child_execution)[1] == ("failed", "deeper", "nope")
+    assert h.widgets(parent)["sub"] == {"nested": "refused"}
+    assert not [e for e in h.account.executions.values() if e.flow_sid == GRANDCHILD_FW]
+
+
+async def test_child_does_not_block_a_new_rest_execution_for_the_contact() -> None:
+    h = Harness(_parent(), flows={CHILD_FW: _child(wait=True)})
+    await h.start({"name": "ada"})
+    # The child is not exclusive, so the child flow can still be run by REST for this contact.
+    other = await h.start(flow_sid=CHILD_FW)  # no ExecutionAlreadyActive
+    assert h.steps(other) == [("incomingRequest", "Trigger", "Ended")]
+
+
+async def test_unwired_incoming_parent_completes_with_no_variables() -> None:
+    h = Harness(_parent(), flows={CHILD_FW: definition(trigger())})
+    parent = await h.start({"name": "ada"})
+    child = _child_of(h, parent)
+    assert h.steps(child) == [("incomingParent", "Trigger", "Ended")]
+    assert h.steps(parent)[1] == ("completed", "sub", "done")
+    assert h.widgets(parent)["sub"] == {}
+
+
+def test_subflow_runs_without_an_event_loop() -> None:
+    # In-process use without asyncio (scripts, REPL): the child and the parent's resumption
+    # both run before create_execution returns.
+    h = Harness(_parent(), flows={CHILD_FW: _child()})
+    parent = h.account.create_execution(FW, CONTACT, NUMBER, '{"name": "ada"}')
+    assert parent.status == ENDED
+    assert h.steps(parent)[1] == ("completed", "sub", "done")
+    assert [m.account_sid for m in h.engine.messages.list(AC)] == [AC]
