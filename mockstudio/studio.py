@@ -440,8 +440,11 @@ class AccountState:
             }
         )
 
-        def on_end(ended: Execution) -> None:
-            self.studio.engine.resume(self, parent, "completed", dict(ended.variables or {}))
+        def on_end(ended: Execution, completed: bool) -> None:
+            if completed:
+                self.studio.engine.resume(self, parent, "completed", dict(ended.variables or {}))
+            else:
+                self.studio.engine.resume(self, parent, "failed", {})
 
         self._start(child, flow_revision, "incomingParent", parent_step_sid=parent_step_sid, on_end=on_end)
         return child

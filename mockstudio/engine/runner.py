@@ -71,7 +71,7 @@ class RunState:
     last_widget: str | None = None
     repeats: int = 0
     parent_step_sid: str | None = None  # for subflow children: the parent's step
-    on_end: Any = None  # callback(execution) when it ends (subflow parents)
+    on_end: Any = None  # callback(execution, completed) when it stops (subflow parents)
     pending_step_sid: str | None = None
 
 
@@ -199,8 +199,10 @@ class Engine:
         self._spawn(self._advance(account, execution, parked.state, outcome, step_sid=parked.step_sid))
         return True
 
-    def stop(self, account: AccountState, execution: Execution) -> None:
-        """The execution was ended or deleted through the API: stop running it."""
+    def stop(self, account: AccountState, execution: Execution, *, completed: bool = False) -> None:
+        """Stop running the execution (it ended, or was ended or deleted through the API).
+        A subflow's parent is resumed: `completed` when the child reached its flow's end,
+        `failed` otherwise."""
         run: RunState | None = execution.run
         if run is not None:
             run.parked = None
@@ -208,6 +210,9 @@ class Engine:
         account.forget_waiting(execution)
         execution.run = None
         self._notify()
+        if run is not None and run.on_end is not None:
+            on_end, run.on_end = run.on_end, None
+            on_end(execution, completed)
 
     # -- time ------------------------------------------------------------------------------
 
@@ -280,7 +285,7 @@ class Engine:
             self._record_step(execution, run, state, outcome.event, target, step_sid)
             step_sid = None
             if target is None or target not in run.definition.states:
-                self.finish(account, execution, "flow end")
+                self.finish(account, execution, "flow end", completed=True)
                 return
             if run.step_count >= MAX_STEPS:
                 self.finish(account, execution, f"limit of {MAX_STEPS} steps")
@@ -357,14 +362,11 @@ class Engine:
         run.step_count += 1
         execution.date_updated = now
 
-    def finish(self, account: AccountState, execution: Execution, reason: str) -> None:
-        run: RunState | None = execution.run
+    def finish(self, account: AccountState, execution: Execution, reason: str, *, completed: bool = False) -> None:
         log.debug("Execution %s ended: %s", execution.sid, reason)
         if execution.status == ACTIVE:
             account.end_execution(execution)
-        self.stop(account, execution)
-        if run is not None and run.on_end is not None:
-            run.on_end(execution)
+        self.stop(account, execution, completed=completed)
 
 
 def _write_outputs(

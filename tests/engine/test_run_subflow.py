@@ -208,3 +208,19 @@ def test_subflow_runs_without_an_event_loop() -> None:
     assert parent.status == ENDED
     assert h.steps(parent)[1] == ("completed", "sub", "done")
     assert [m.account_sid for m in h.engine.messages.list(AC)] == [AC]
+
+
+async def test_ending_or_deleting_the_child_through_the_api_fails_the_parent() -> None:
+    for how in ("end", "delete"):
+        h = Harness(_parent(), flows={CHILD_FW: _child(wait=True)})
+        parent = await h.start({"name": "zeke"})
+        child = _child_of(h, parent)
+        assert h.parked_on(parent) == "sub"
+        if how == "end":
+            h.account.update_execution(CHILD_FW, child.sid, ENDED)
+        else:
+            h.account.delete_execution(CHILD_FW, child.sid)
+        await h.engine.drain()
+        assert parent.status == ENDED, how
+        assert ("failed", "sub", "broken") in h.steps(parent), how
+        await h.close()
