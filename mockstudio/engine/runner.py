@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .. import sids
-from ..contexts import build_context
 from ..models import ACTIVE, Execution, Step
 from ..paging import SortedIndex
 from .definition import FlowDefinition, State, parse_definition
@@ -64,7 +63,10 @@ class Parked:
 @dataclass(slots=True)
 class RunState:
     definition: FlowDefinition
-    context: dict[str, Any]  # the full context widgets render with, rebuilt on change
+    # The full context widgets render with: built when first needed after a change, and
+    # dropped while the execution is parked (parked executions can be many; it is cheap
+    # to rebuild from the execution's layers).
+    context: dict[str, Any] | None
     parked: Parked | None = None
     running: bool = True
     step_count: int = 0
@@ -174,7 +176,7 @@ class Engine:
         on_end: Any = None,
     ) -> None:
         """Begin running `execution` from its trigger; returns at once."""
-        execution.run = RunState(definition, build_context(execution), parent_step_sid=parent_step_sid, on_end=on_end)
+        execution.run = RunState(definition, None, parent_step_sid=parent_step_sid, on_end=on_end)
         trigger = definition.states[definition.initial_state]
         self._spawn(self._advance(account, execution, trigger, Outcome(event)))
 
@@ -325,6 +327,7 @@ class Engine:
             due, event = now + wait.timeout, wait.timeout_event
         token = next(self._tokens)
         run.parked = Parked(state, wait.outputs, token, due, event, run.pending_step_sid)
+        run.context = None
         run.pending_step_sid = None
         run.running = False
         heapq.heappush(self._timers, (due, token, token, execution))
@@ -382,7 +385,7 @@ def _write_outputs(
         execution.widgets = {**(execution.widgets or {}), name: outputs}
     if variables:
         execution.variables = {**(execution.variables or {}), **variables}
-    run.context = build_context(execution, execution.widgets, execution.variables)
+    run.context = None
 
 
 def _scripted_outcome(script: ScriptedOutcome, default_event: str) -> Outcome:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ...contexts import build_context
 from ..catalogue import WIDGET_TYPES
 from ..definition import State
 from ..liquid import to_text
@@ -36,7 +37,12 @@ class WidgetRun:
     @property
     def context(self) -> dict[str, Any]:
         run = self.execution.run
-        return run.context if run is not None else {}
+        if run is None:
+            return {}
+        context: dict[str, Any] | None = run.context
+        if context is None:
+            context = run.context = build_context(self.execution, self.execution.widgets, self.execution.variables)
+        return context
 
     @property
     def properties(self) -> dict[str, Any]:
