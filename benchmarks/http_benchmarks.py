@@ -1,0 +1,223 @@
+"""Targets 1-3: throughput and latency over HTTP, driven by wrk.
+
+Every comparison runs both servers side by side (each in its own process, same uvicorn
+settings), warms each up, then alternates wrk runs between them for a few rounds (order
+swapped every round: A B, B A, A B, ...) so drift and neighbours' noise hit both alike.
+The ratio is the median of the per-round ratios.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from harness import (
+    AUTH_HEADER,
+    DEMO_FLOW,
+    Outcome,
+    Row,
+    Server,
+    WrkResult,
+    describe,
+    http_request,
+    log,
+    median,
+    server,
+    wrk,
+)
+
+
+@dataclass
+class Config:
+    rounds: int = 3
+    duration: float = 5.0
+    warmup: float = 2.0
+    connections: int = 16
+
+
+Runner = Callable[[Server, float], WrkResult]
+
+
+def _interleave(
+    config: Config, a: tuple[str, Server, Runner], b: tuple[str, Server, Runner]
+) -> tuple[list[WrkResult], list[WrkResult], list[str]]:
+    details: list[str] = []
+    for label, srv, run in (a, b):
+        log(f"  warm-up {label}")
+        run(srv, config.warmup)
+    results_a: list[WrkResult] = []
+    results_b: list[WrkResult] = []
+    for round_no in range(config.rounds):
+        order = (a, b) if round_no % 2 == 0 else (b, a)
+        for label, srv, run in order:
+            result = run(srv, config.duration)
+            (results_a if label == a[0] else results_b).append(result)
+            line = f"round {round_no + 1} {label:<10} {describe(result)}"
+            log("  " + line)
+            details.append(line)
+    return results_a, results_b, details
+
+
+def _check(srv: Server, method: str, path: str, expected: int, body: bytes | None = None) -> bytes:
+    headers = {"Authorization": AUTH_HEADER}
+    if body is not None:
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    status, payload = http_request(srv.port, method, path, body, headers)
+    if status != expected:
+        raise RuntimeError(f"{srv.name}: {method} {path} answered {status}, not {expected}: {payload[:300]!r}")
+    return payload
+
+
+def _validity(results: list[WrkResult]) -> str | None:
+    bad = [r for r in results if not r.valid]
+    if not bad:
+        return None
+    return f"{sum(r.errors for r in bad)} errors, {sum(r.unexpected for r in bad)} unexpected statuses"
+
+
+def _throughput(
+    name: str,
+    target: str,
+    minimum: float,
+    config: Config,
+    baseline: tuple[str, Server, Runner],
+    subject: tuple[str, Server, Runner],
+) -> Outcome:
+    base_results, subj_results, details = _interleave(config, baseline, subject)
+    ratios = [s.rps / b.rps for b, s in zip(base_results, subj_results, strict=True)]
+    ratio = median(ratios)
+    invalid = _validity(base_results + subj_results)
+    verdict = "INVALID" if invalid else ("pass" if ratio >= minimum else "FAIL")
+    details.append(f"per-round ratios: {', '.join(f'{r:.3f}' for r in ratios)}")
+    details.append(
+        "server CPU us/request (median): baseline "
+        f"{median([r.server_cpu_us_per_req for r in base_results]):.0f}, mockstudio "
+        f"{median([r.server_cpu_us_per_req for r in subj_results]):.0f}"
+    )
+    if invalid:
+        details.append(f"INVALID: {invalid}")
+    row = Row(
+        target=target,
+        baseline=f"{median([r.rps for r in base_results]):,.0f} req/s",
+        subject=f"{median([r.rps for r in subj_results]):,.0f} req/s",
+        ratio=f"{ratio:.2f}x",
+        verdict=verdict,
+    )
+    return Outcome(name, [row], details)
+
+
+def fetch(config: Config) -> Outcome:
+    with (
+        server("baseline", "baseline_app.py", "fetch") as base,
+        server("mockstudio", "serve_populated.py", "--executions", "100") as mock,
+    ):
+        path = f"/v2/Flows/{DEMO_FLOW}/Executions/{mock.info['sids'][0]}"
+        _check(base, "GET", path, 200)
+        _check(mock, "GET", path, 200)
+
+        def run(srv: Server, duration: float) -> WrkResult:
+            return wrk(srv, path, duration=duration, connections=config.connections)
+
+        return _throughput(
+            "fetch",
+            "1. fetch execution req/s >= 1.0x bare FastAPI GET",
+            1.0,
+            config,
+            ("baseline", base, run),
+            ("mockstudio", mock, run),
+        )
+
+
+def create(config: Config) -> Outcome:
+    with (
+        server("baseline", "baseline_app.py", "form") as base,
+        server("mockstudio", "serve_populated.py", "--executions", "0") as mock,
+    ):
+        path = f"/v2/Flows/{DEMO_FLOW}/Executions"
+        body = b"To=%2B19990000000&From=%2B15550000000&Parameters=%7B%22name%22%3A%22Zeke%22%7D"
+        _check(base, "POST", path, 200, body)
+        _check(mock, "POST", path, 201, body)
+
+        def run_base(srv: Server, duration: float) -> WrkResult:
+            return wrk(srv, path, create=True, expected=200, duration=duration, connections=config.connections)
+
+        def run_mock(srv: Server, duration: float) -> WrkResult:
+            # Every run starts from the fixtures alone, so rounds are alike (the state, and
+            # with it the garbage collector's work, grows by ~15k executions per run).
+            status, payload = http_request(srv.port, "POST", "/_mockstudio/reset")
+            if status != 200:
+                raise RuntimeError(f"reset answered {status}: {payload[:300]!r}")
+            return wrk(srv, path, create=True, expected=201, duration=duration, connections=config.connections)
+
+        return _throughput(
+            "create",
+            "2. create execution req/s >= 0.8x bare FastAPI Form(...) POST",
+            0.8,
+            config,
+            ("baseline", base, run_base),
+            ("mockstudio", mock, run_mock),
+        )
+
+
+def _iso(seconds: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+def _list_path(info: dict[str, Any]) -> str:
+    """A date window covering the middle 90% of the server's executions."""
+    first, last = info["first_created"], info["last_created"]
+    span = last - first
+    start, end = first + span // 20, last - span // 20
+    query = f"DateCreatedFrom={_iso(start)}&DateCreatedTo={_iso(end)}&PageSize=50"
+    return f"/v2/Flows/{DEMO_FLOW}/Executions?{query}"
+
+
+def list_(config: Config, small: int = 1_000, large: int = 100_000) -> Outcome:
+    with (
+        server(f"{small:,}", "serve_populated.py", "--executions", str(small), "--clock", "manual") as few,
+        server(
+            f"{large:,}",
+            "serve_populated.py",
+            "--executions",
+            str(large),
+            "--clock",
+            "manual",
+            ready_timeout=120,
+        ) as many,
+    ):
+        paths = {few.name: _list_path(few.info), many.name: _list_path(many.info)}
+        for srv in (few, many):
+            payload = _check(srv, "GET", paths[srv.name], 200)
+            if payload.count(b'"sid":"FN') != 50:
+                raise RuntimeError(f"{srv.name}: the filtered page does not hold 50 executions")
+
+        def run(srv: Server, duration: float) -> WrkResult:
+            return wrk(srv, paths[srv.name], duration=duration, connections=config.connections)
+
+        small_results, large_results, details = _interleave(config, (few.name, few, run), (many.name, many, run))
+    details.insert(0, f"paths: {paths[few.name]} | {paths[many.name]}")
+    invalid = _validity(small_results + large_results)
+    rows = []
+    for label, attr in (("p50", "p50_ms"), ("p99", "p99_ms")):
+        ratios = [getattr(b, attr) / getattr(a, attr) for a, b in zip(small_results, large_results, strict=True)]
+        ratio = median(ratios)
+        details.append(f"{label} per-round ratios: {', '.join(f'{r:.3f}' for r in ratios)}")
+        rows.append(
+            Row(
+                target=f"3. list 50 w/ date filter, {label} latency at 100k <= 1.5x at 1k (wrk -c{config.connections})",
+                baseline=f"{median([getattr(r, attr) for r in small_results]):.2f} ms (1k)",
+                subject=f"{median([getattr(r, attr) for r in large_results]):.2f} ms (100k)",
+                ratio=f"{ratio:.2f}x",
+                verdict="INVALID" if invalid else ("pass" if ratio <= 1.5 else "FAIL"),
+            )
+        )
+    rps_ratio = median([b.rps / a.rps for a, b in zip(small_results, large_results, strict=True)])
+    details.append(
+        f"req/s: 1k {median([r.rps for r in small_results]):,.0f}, 100k "
+        f"{median([r.rps for r in large_results]):,.0f} (ratio {rps_ratio:.2f}x)"
+    )
+    if invalid:
+        details.append(f"INVALID: {invalid}")
+    return Outcome("list", rows, details)

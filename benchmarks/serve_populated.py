@@ -1,0 +1,99 @@
+"""mockstudio under the benchmarks' uvicorn settings, with executions created in-process
+before it starts listening.
+
+    python benchmarks/serve_populated.py --port P [--executions N] [--clock manual|system]
+                                         [--info FILE] [--bench-routes]
+
+`--clock manual` uses a ManualClock stepped 1 s per execution, so N executions span N
+seconds from 2023-11-14T22:13:21Z (1_700_000_001). `--info` receives a JSON object with
+the flow SID, the time span and one execution SID. `--bench-routes` adds
+`POST /_bench/populate?n=N` (re-populates in-process; used to time reset over HTTP).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from harness import DEMO_FLOW, UVICORN_SETTINGS
+
+import mockstudio
+from mockstudio.app_factory import build_app
+from mockstudio.clock import Clock, ManualClock, SystemClock
+from mockstudio.settings import Settings
+from mockstudio.studio import AccountState, Studio
+
+CLOCK_START = 1_700_000_000
+PARAMETERS = '{"name":"Zeke"}'
+_FROM_NUMBER = 15550000000
+_batches = itertools.count(1)
+
+
+def populate(account: AccountState, n: int, clock: Clock, flow_sid: str = DEMO_FLOW) -> list[str]:
+    """Create `n` executions through the state's own create_execution, each with a distinct
+    To (one active execution per contact). A ManualClock steps 1 s per execution. Returns
+    the first and last SIDs (empty list for n == 0)."""
+    batch = next(_batches)
+    manual = clock if isinstance(clock, ManualClock) else None
+    first = last = None
+    for i in range(n):
+        if manual is not None:
+            manual.advance(1)
+        execution = account.create_execution(flow_sid, f"+1{batch:03d}{i:08d}", f"+{_FROM_NUMBER}", PARAMETERS)
+        last = execution.sid
+        if first is None:
+            first = last
+    return [] if first is None or last is None else [first, last]
+
+
+def default_account(studio: Studio) -> AccountState:
+    return studio.accounts[Settings().account_sid]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--executions", type=int, default=0)
+    parser.add_argument("--clock", choices=["manual", "system"], default="system")
+    parser.add_argument("--info", type=Path, default=None)
+    parser.add_argument("--bench-routes", action="store_true")
+    args = parser.parse_args()
+
+    clock: Clock = ManualClock(CLOCK_START) if args.clock == "manual" else SystemClock()
+    app = build_app(Settings(), clock=clock)
+    studio: Studio = app.state.runtime.studio
+    start = int(clock.now())
+    sids = populate(default_account(studio), args.executions, clock)
+    info: dict[str, Any] = {
+        "flow_sid": DEMO_FLOW,
+        "executions": args.executions,
+        "first_created": start + 1 if args.clock == "manual" else start,
+        "last_created": int(clock.now()),
+        "sids": sids,
+        "mockstudio": mockstudio.__file__,
+    }
+
+    if args.bench_routes:
+
+        async def bench_populate(n: int) -> dict[str, int]:
+            populate(default_account(studio), n, clock)
+            # Flows run as background tasks: let them settle, so that the next request
+            # (the timed reset) does not wait behind them.
+            drain = getattr(getattr(studio, "engine", None), "drain", None)
+            if drain is not None:
+                await drain()
+            return {"created": n}
+
+        app.add_api_route("/_bench/populate", bench_populate, methods=["POST"])
+
+    if args.info is not None:
+        args.info.write_text(json.dumps(info))
+    uvicorn.run(app, port=args.port, **UVICORN_SETTINGS)
+
+
+if __name__ == "__main__":
+    main()
