@@ -73,9 +73,8 @@ def create_app(studio: Studio, *, public_url: str | None = None, max_body_bytes:
         max_body_bytes=max_body_bytes,
     )
     # Flows' literal sub-paths first, then the SID routes (Validate must precede {Sid}).
-    app.include_router(executions.router)
-    app.include_router(steps.router)
-    app.include_router(flows.router)
+    for table in (executions.router, steps.router, flows.router):
+        app.router.routes.extend(table.routes)
     app.include_router(control.router)
     _install_error_handlers(app)
     return app

@@ -4,17 +4,17 @@ and renders; errors are raised and turned into Twilio bodies in one place (app.p
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
 from .. import render
 from ..auth import authenticate
 from ..forms import page_request, read_form
+from .table import RouteTable
 
 __all__ = ["router"]
 
-router = APIRouter(include_in_schema=False)
+router = RouteTable()
 
 
 def _filters(request: Request) -> tuple[list[tuple[str, str]], str | None, str | None, str | None]:
@@ -35,12 +35,13 @@ def _filters(request: Request) -> tuple[list[tuple[str, str]], str | None, str |
 
 
 @router.get("/v2/Flows/{FlowSid}/Executions")
-async def list_executions(request: Request, FlowSid: str) -> Response:
+async def list_executions(request: Request) -> Response:
+    flow_sid = request.path_params["FlowSid"]
     account = authenticate(request)
     echoed, status, date_from, date_to = _filters(request)
     filters = account.execution_filters(status, date_from, date_to)
     paging = page_request(request)
-    result = account.list_executions(FlowSid, filters, paging)
+    result = account.list_executions(flow_sid, filters, paging)
     base = render.base_url(request)
     items = [render.execution(e, base) for e in result.items]
     body = render.page("executions", items, result, base, request.url.path, echoed)
@@ -48,38 +49,47 @@ async def list_executions(request: Request, FlowSid: str) -> Response:
 
 
 @router.post("/v2/Flows/{FlowSid}/Executions")
-async def create_execution(request: Request, FlowSid: str) -> Response:
+async def create_execution(request: Request) -> Response:
+    flow_sid = request.path_params["FlowSid"]
     account = authenticate(request)
     form = await read_form(request)
-    execution = account.create_execution(FlowSid, form.get("To"), form.get("From"), form.get("Parameters"))
+    execution = account.create_execution(flow_sid, form.get("To"), form.get("From"), form.get("Parameters"))
     return render.TwilioJSON(render.execution(execution, render.base_url(request)), status_code=201)
 
 
 @router.get("/v2/Flows/{FlowSid}/Executions/{Sid}")
-async def fetch_execution(request: Request, FlowSid: str, Sid: str) -> Response:
+async def fetch_execution(request: Request) -> Response:
+    flow_sid = request.path_params["FlowSid"]
+    sid = request.path_params["Sid"]
     account = authenticate(request)
-    execution = account.fetch_execution(FlowSid, Sid)
+    execution = account.fetch_execution(flow_sid, sid)
     return render.TwilioJSON(render.execution(execution, render.base_url(request)))
 
 
 @router.post("/v2/Flows/{FlowSid}/Executions/{Sid}")
-async def update_execution(request: Request, FlowSid: str, Sid: str) -> Response:
+async def update_execution(request: Request) -> Response:
+    flow_sid = request.path_params["FlowSid"]
+    sid = request.path_params["Sid"]
     account = authenticate(request)
     form = await read_form(request)
-    execution = account.update_execution(FlowSid, Sid, form.get("Status"))
+    execution = account.update_execution(flow_sid, sid, form.get("Status"))
     return render.TwilioJSON(render.execution(execution, render.base_url(request)))
 
 
 @router.delete("/v2/Flows/{FlowSid}/Executions/{Sid}")
-async def delete_execution(request: Request, FlowSid: str, Sid: str) -> Response:
+async def delete_execution(request: Request) -> Response:
+    flow_sid = request.path_params["FlowSid"]
+    sid = request.path_params["Sid"]
     account = authenticate(request)
-    account.delete_execution(FlowSid, Sid)
+    account.delete_execution(flow_sid, sid)
     # 204 with no body: twilio-python returns the parsed body instead of True otherwise.
     return Response(status_code=204)
 
 
 @router.get("/v2/Flows/{FlowSid}/Executions/{ExecutionSid}/Context")
-async def fetch_execution_context(request: Request, FlowSid: str, ExecutionSid: str) -> Response:
+async def fetch_execution_context(request: Request) -> Response:
+    flow_sid = request.path_params["FlowSid"]
+    execution_sid = request.path_params["ExecutionSid"]
     account = authenticate(request)
-    execution, context = account.fetch_execution_context(FlowSid, ExecutionSid)
+    execution, context = account.fetch_execution_context(flow_sid, execution_sid)
     return render.TwilioJSON(render.execution_context(execution, context, render.base_url(request)))

@@ -7,17 +7,17 @@ so it is registered before the `{Sid}` routes (Starlette matches in order)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
 from .. import render
 from ..auth import authenticate
 from ..forms import page_request, read_form
+from .table import RouteTable
 
 __all__ = ["router"]
 
-router = APIRouter(include_in_schema=False)
+router = RouteTable()
 
 
 @router.get("/v2/Flows")
@@ -51,53 +51,61 @@ async def update_flow_validate(request: Request) -> Response:
 
 
 @router.get("/v2/Flows/{Sid}")
-async def fetch_flow(request: Request, Sid: str) -> Response:
+async def fetch_flow(request: Request) -> Response:
+    sid = request.path_params["Sid"]
     account = authenticate(request)
-    return render.TwilioJSON(render.flow(account.fetch_flow(Sid), render.base_url(request)))
+    return render.TwilioJSON(render.flow(account.fetch_flow(sid), render.base_url(request)))
 
 
 @router.post("/v2/Flows/{Sid}")
-async def update_flow(request: Request, Sid: str) -> Response:
+async def update_flow(request: Request) -> Response:
+    sid = request.path_params["Sid"]
     account = authenticate(request)
     form = await read_form(request)
     flow = account.update_flow(
-        Sid, form.get("Status"), form.get("FriendlyName"), form.get("Definition"), form.get("CommitMessage")
+        sid, form.get("Status"), form.get("FriendlyName"), form.get("Definition"), form.get("CommitMessage")
     )
     return render.TwilioJSON(render.flow(flow, render.base_url(request)))
 
 
 @router.delete("/v2/Flows/{Sid}")
-async def delete_flow(request: Request, Sid: str) -> Response:
+async def delete_flow(request: Request) -> Response:
+    sid = request.path_params["Sid"]
     account = authenticate(request)
-    account.delete_flow(Sid)
+    account.delete_flow(sid)
     return Response(status_code=204)  # no body: twilio-python returns it instead of True
 
 
 @router.get("/v2/Flows/{Sid}/Revisions")
-async def list_flow_revisions(request: Request, Sid: str) -> Response:
+async def list_flow_revisions(request: Request) -> Response:
+    sid = request.path_params["Sid"]
     account = authenticate(request)
-    flow, result = account.list_flow_revisions(Sid, page_request(request))
+    flow, result = account.list_flow_revisions(sid, page_request(request))
     base = render.base_url(request)
     items = [render.flow_revision(flow, r, base, in_list=True) for r in result.items]
     return render.TwilioJSON(render.page("revisions", items, result, base, request.url.path))
 
 
 @router.get("/v2/Flows/{Sid}/Revisions/{Revision}")
-async def fetch_flow_revision(request: Request, Sid: str, Revision: str) -> Response:
+async def fetch_flow_revision(request: Request) -> Response:
+    sid = request.path_params["Sid"]
+    revision = request.path_params["Revision"]
     account = authenticate(request)
-    flow, revision = account.fetch_flow_revision(Sid, Revision)
+    flow, revision = account.fetch_flow_revision(sid, revision)
     return render.TwilioJSON(render.flow_revision(flow, revision, render.base_url(request)))
 
 
 @router.get("/v2/Flows/{Sid}/TestUsers")
-async def fetch_test_user(request: Request, Sid: str) -> Response:
+async def fetch_test_user(request: Request) -> Response:
+    sid = request.path_params["Sid"]
     account = authenticate(request)
-    return render.TwilioJSON(render.test_user(account.fetch_test_user(Sid), render.base_url(request)))
+    return render.TwilioJSON(render.test_user(account.fetch_test_user(sid), render.base_url(request)))
 
 
 @router.post("/v2/Flows/{Sid}/TestUsers")
-async def update_test_user(request: Request, Sid: str) -> Response:
+async def update_test_user(request: Request) -> Response:
+    sid = request.path_params["Sid"]
     account = authenticate(request)
     form = await read_form(request)
-    flow = account.update_test_user(Sid, form.getlist("TestUsers"))
+    flow = account.update_test_user(sid, form.getlist("TestUsers"))
     return render.TwilioJSON(render.test_user(flow, render.base_url(request)))
