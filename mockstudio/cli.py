@@ -10,15 +10,17 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from . import __version__
 from .errors import TwilioError
 from .fixtures import FixtureError
-from .runflow import FlowFileError, RunError, WidgetEvent, format_result, load_flow_file, run_flow, validate_file
 from .settings import ENV_PREFIX, Settings, SettingsError, unknown_environment_variables
+
+if TYPE_CHECKING:  # the run/validate machinery loads only for those commands (startup time)
+    from .runflow import WidgetEvent
 
 __all__ = ["main"]
 
@@ -154,6 +156,8 @@ def _event(text: str) -> WidgetEvent:
     if not sep or not widget or not event:
         raise argparse.ArgumentTypeError(f"expected WIDGET=EVENT or WIDGET=EVENT:JSON, got {text!r}")
     outputs = _json_object(raw) if colon else None
+    from .runflow import WidgetEvent
+
     return WidgetEvent(widget, event, outputs)
 
 
@@ -236,6 +240,8 @@ def serve(settings: Settings) -> int:
 
 
 def validate(files: Sequence[Path]) -> int:
+    from .runflow import validate_file
+
     valid = True
     for path in files:
         report = validate_file(path)
@@ -246,6 +252,8 @@ def validate(files: Sequence[Path]) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .runflow import FlowFileError, RunError, format_result, load_flow_file, run_flow
+
     try:
         bundle = load_flow_file(args.flow_file, args.flow)
     except FlowFileError as exc:

@@ -7,10 +7,11 @@ replaced, path and query kept)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["HttpFailure", "HttpResponse", "OutboundHttp"]
 
@@ -55,6 +56,8 @@ class OutboundHttp:
     ) -> HttpResponse:
         if self.mode == "off":
             raise HttpFailure("outbound HTTP is switched off (MOCKSTUDIO_HTTP_MODE=off)")
+        import httpx  # imported on first use: it costs startup time servers may never need
+
         if self._client is None:
             self._client = httpx.AsyncClient(follow_redirects=True, timeout=self.timeout)
         kwargs: dict[str, Any] = {"headers": headers, "auth": auth}

@@ -14,9 +14,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, TextIO
-from zoneinfo import ZoneInfo
 
 from liquid import Environment
 from liquid.builtin.filters.misc import _to_date
@@ -25,27 +25,13 @@ from liquid.exceptions import LiquidError
 from liquid.filter import liquid_filter
 from liquid.undefined import is_undefined
 
+from .text import STUDIO_TIME_ZONE, to_text
+
 __all__ = ["STUDIO_TIME_ZONE", "StudioLiquid", "to_text"]
 
 log = logging.getLogger("mockstudio.liquid")
 
-STUDIO_TIME_ZONE = ZoneInfo("America/Los_Angeles")  # "Liquid dates use PST" (§4.3)
 _CACHE_LIMIT = 8192
-
-
-def to_text(value: Any) -> str:
-    """Studio's stringification of an output value: JSON for objects and arrays."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None or is_undefined(value):
-        return ""
-    if isinstance(value, dict | list | tuple):
-        return json.dumps(value, separators=(",", ":"), default=str)
-    if isinstance(value, range):
-        return f"{value.start}..{value.stop - 1}"
-    return str(value)
 
 
 class _StudioOutputNode(OutputNode):
@@ -67,6 +53,61 @@ class _Literal:
 
     def render(self, **_: Any) -> str:
         return self.source
+
+
+# `{{ root.a.b }}` with one of Studio's roots and plain segments: by far the most common
+# template shape in real flows, and the only one rendered without python-liquid.
+_SIMPLE_OUTPUT = re.compile(r"\{\{\s*((?:flow|contact|trigger|widgets)(?:\.[A-Za-z0-9_-]+)*)\s*\}\}")
+_FALLBACK = object()
+_LIST_PROPERTIES = frozenset({"size", "first", "last"})
+
+
+class _Substitution:
+    """A template made only of text and simple `{{ path }}` outputs, rendered by dictionary
+    lookups. Anything Liquid would treat specially (a `size`/`first`/`last` that is not a
+    key, or a path through a non-object) falls back to python-liquid, so output is identical."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self, parts: list[str | list[str]]) -> None:
+        self.parts = parts
+
+    @classmethod
+    def compile(cls, source: str) -> _Substitution | None:
+        if "{%" in source or "{{-" in source or "-}}" in source:
+            return None
+        pieces = _SIMPLE_OUTPUT.split(source)
+        parts: list[str | list[str]] = []
+        for index, piece in enumerate(pieces):
+            if index % 2:
+                parts.append(piece.split("."))
+            elif "{{" in piece:
+                return None  # an output that is not a simple path
+            elif piece:
+                parts.append(piece)
+        return cls(parts)
+
+    def render(self, context: dict[str, Any]) -> Any:
+        out = []
+        for part in self.parts:
+            if isinstance(part, str):
+                out.append(part)
+                continue
+            value: Any = context
+            for segment in part:
+                if not isinstance(value, dict):
+                    if value is None:  # nil.anything is nil: renders empty
+                        break
+                    return _FALLBACK
+                if segment in value:
+                    value = value[segment]
+                elif segment in _LIST_PROPERTIES:
+                    return _FALLBACK
+                else:
+                    value = None
+                    break
+            out.append(to_text(value))
+        return "".join(out)
 
 
 def _json_filter() -> Callable[..., str]:
@@ -91,6 +132,7 @@ class StudioLiquid(Environment):
         super().__init__(strict_filters=False)
         self._now = now
         self._templates: dict[str, Any] = {}
+        self._substitutions: dict[str, _Substitution | None] = {}
         self.add_tag(_StudioOutput)
         to_json = _json_filter()
         self.add_filter("json", to_json)
@@ -138,6 +180,16 @@ class StudioLiquid(Environment):
     def render_text(self, source: str, context: dict[str, Any]) -> str:
         if "{" not in source:  # the common case for plain text: no parse, no render
             return source
+        substitution = self._substitutions.get(source, _FALLBACK)
+        if substitution is _FALLBACK:
+            if len(self._substitutions) >= _CACHE_LIMIT:
+                self._substitutions.clear()
+            substitution = self._substitutions[source] = _Substitution.compile(source)
+        if substitution is not None:
+            assert isinstance(substitution, _Substitution)
+            rendered_fast = substitution.render(context)
+            if rendered_fast is not _FALLBACK:
+                return str(rendered_fast)
         try:
             rendered: str = self.template(source).render(**context)
         except LiquidError as exc:

@@ -24,7 +24,6 @@ from ..models import ACTIVE, Execution, Step
 from ..paging import SortedIndex
 from .definition import FlowDefinition, State, parse_definition
 from .http import OutboundHttp
-from .liquid import StudioLiquid
 from .messages import MessageLog
 from .outcomes import Outcome, Wait
 from .scripts import ScriptBook, ScriptedOutcome
@@ -32,6 +31,7 @@ from .widgets import WIDGETS, WidgetRun
 
 if TYPE_CHECKING:
     from ..studio import AccountState, Studio
+    from .liquid import StudioLiquid
 
 __all__ = ["Engine", "EngineConfig", "Parked", "RunState"]
 
@@ -81,7 +81,7 @@ class Engine:
     def __init__(self, studio: Studio, config: EngineConfig | None = None, http: OutboundHttp | None = None) -> None:
         self.studio = studio
         self.config = config or EngineConfig()
-        self.liquid = StudioLiquid(studio.clock.now)
+        self._liquid: StudioLiquid | None = None
         self.http = http or OutboundHttp()
         self.messages = MessageLog(self.config.message_limit)
         self.scripts = ScriptBook()
@@ -92,6 +92,16 @@ class Engine:
         self._tokens = itertools.count(1)
         self._changed: asyncio.Condition | None = None
         self._definitions: dict[int, FlowDefinition] = {}
+
+    @property
+    def liquid(self) -> StudioLiquid:
+        """Created on first use: python-liquid takes a tenth of a second to import, which
+        a server that only stores executions need not pay at startup."""
+        if self._liquid is None:
+            from .liquid import StudioLiquid
+
+            self._liquid = StudioLiquid(self.studio.clock.now)
+        return self._liquid
 
     # -- scheduling ------------------------------------------------------------------------
 

@@ -181,3 +181,42 @@ async def test_engine_renders_with_its_clock() -> None:
     h.clock.set(START + 86400)
     execution = await h.start({"k": 1})
     assert h.messages(execution) == [("outbound", '2023-11-15 {"k": 1}')]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "Hi {{flow.data.name}}!",
+        "{{flow.data}}",
+        "{{ flow.data.items }}",
+        "{{flow.data.items.size}}",
+        "{{flow.data.items.first}}",
+        "{{flow.data.name.size}}",
+        "a{{flow.data.n.x}}b{{flow.data.name}}",
+        "{{flow.data.b}}|{{flow.data.f}}|{{flow.data.nested}}",
+        "{{ flow.nope.deeper.x }} and {{ contact.channel.address }}",
+        "{{widgets.get-x.parsed.a}}",
+        "{{ unknown_root.x }}",
+        "{{flow.data.name | upcase}} {{flow.data.name}}",
+        "{{- flow.data.name -}} x",
+    ],
+)
+def test_fast_substitution_renders_exactly_as_python_liquid(source: str) -> None:
+    context = {
+        "flow": {
+            "data": {"name": "Zeke", "items": [1, 2], "n": None, "b": True, "f": 1.5, "nested": {"k": [1]}},
+            "variables": {},
+        },
+        "contact": {"channel": {"address": "+15551234567"}},
+        "trigger": {},
+        "widgets": {"get-x": {"parsed": {"a": 1}}},
+    }
+    fast = StudioLiquid(lambda: 0.0)
+    slow = StudioLiquid(lambda: 0.0)
+    slow._substitutions = _NeverSubstitute()
+    assert fast.render_text(source, context) == slow.render_text(source, context)
+
+
+class _NeverSubstitute(dict):  # type: ignore[type-arg]
+    def get(self, key: object, default: object = None) -> None:
+        return None

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ...contexts import build_context
 from ..catalogue import WIDGET_TYPES
 from ..definition import State
-from ..liquid import to_text
 from ..messages import Message
 from ..outcomes import Outcome, Wait
+from ..text import to_text
 
 if TYPE_CHECKING:
     from ...models import Execution

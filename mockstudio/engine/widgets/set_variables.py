@@ -9,8 +9,8 @@ import json
 import re
 from typing import Any
 
-from ..liquid import to_text
 from ..outcomes import Outcome
+from ..text import to_text
 from .base import Widget, WidgetRun
 
 __all__ = ["SetVariables", "typed"]

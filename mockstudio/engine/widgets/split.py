@@ -8,8 +8,8 @@ import datetime as dt
 import re
 from collections.abc import Callable
 
-from ..liquid import STUDIO_TIME_ZONE
 from ..outcomes import Outcome
+from ..text import STUDIO_TIME_ZONE
 from .base import Widget, WidgetRun
 
 __all__ = ["CONDITIONS", "SplitBasedOn", "evaluate"]
