@@ -245,18 +245,22 @@ class Engine:
                 fired += 1
         return fired
 
-    def clear(self, account_sid: str | None = None) -> None:
-        """Forget timers (and, for a full reset, scripts and messages)."""
+    def clear(self, account_sid: str | None = None) -> list[Any]:
+        """Forget timers, scripts and messages (all, or one account's); returns what was
+        dropped wholesale so the caller can free it off the request path."""
+        retired: list[Any] = []
         if account_sid is None:
-            self._timers.clear()
+            retired = [self._timers, self.messages]
+            self._timers = []
+            self.messages = MessageLog(self.config.message_limit)
             self.scripts.clear()
-            self.messages.clear()
         else:
             self._timers = [t for t in self._timers if t[3].account_sid != account_sid]
             heapq.heapify(self._timers)
             self.scripts.clear(account_sid)
             self.messages.clear(account_sid)
         self._definitions.clear()
+        return retired
 
     # -- the loop --------------------------------------------------------------------------
 
