@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import zlib
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -105,34 +105,60 @@ def _decode_token(token: str, filters: str) -> tuple[str, int]:
 
 
 class SortedIndex(Generic[T]):
-    """Items ordered by a unique integer key, listed newest (largest key) first."""
+    """Items ordered by a unique integer key, listed newest (largest key) first.
 
-    __slots__ = ("_items", "_keys")
+    With `key` (a function reading an item's key, e.g. `attrgetter("key")`), only the items
+    are stored and bisection reads keys through it: one array instead of two, which matters
+    for the many small indexes (one per execution's steps). Without it, keys are kept in a
+    parallel array."""
 
-    def __init__(self) -> None:
-        self._keys: list[int] = []
+    __slots__ = ("_items", "_key", "_keys")
+
+    def __init__(self, key: Callable[[T], int] | None = None) -> None:
+        self._key = key
+        self._keys: list[int] | None = None if key is not None else []
         self._items: list[T] = []
 
     def __len__(self) -> int:
-        return len(self._keys)
+        return len(self._items)
+
+    def _key_at(self, index: int) -> int:
+        if self._keys is not None:
+            return self._keys[index]
+        assert self._key is not None
+        return self._key(self._items[index])
+
+    def _left(self, key: int) -> int:
+        if self._keys is not None:
+            return bisect_left(self._keys, key)
+        return bisect_left(self._items, key, key=self._key)  # type: ignore[arg-type,type-var]  # typeshed: key needs T
+
+    def _right(self, key: int) -> int:
+        if self._keys is not None:
+            return bisect_right(self._keys, key)
+        return bisect_right(self._items, key, key=self._key)  # type: ignore[arg-type,type-var]  # typeshed: key needs T
 
     def add(self, key: int, item: T) -> None:
-        if not self._keys or key > self._keys[-1]:  # the common case: time moves forward
-            self._keys.append(key)
+        if not self._items or key > self._key_at(-1):  # the common case: time moves forward
+            if self._keys is not None:
+                self._keys.append(key)
             self._items.append(item)
             return
-        at = bisect_left(self._keys, key)
-        self._keys.insert(at, key)
+        at = self._left(key)
+        if self._keys is not None:
+            self._keys.insert(at, key)
         self._items.insert(at, item)
 
     def remove(self, key: int) -> None:
-        at = bisect_left(self._keys, key)
-        if at < len(self._keys) and self._keys[at] == key:
-            del self._keys[at]
+        at = self._left(key)
+        if at < len(self._items) and self._key_at(at) == key:
+            if self._keys is not None:
+                del self._keys[at]
             del self._items[at]
 
     def clear(self) -> None:
-        self._keys.clear()
+        if self._keys is not None:
+            self._keys.clear()
         self._items.clear()
 
     def newest_first(self) -> Iterator[T]:
@@ -153,9 +179,8 @@ class SortedIndex(Generic[T]):
 
         Without a token, `Page` selects the window by offset (O(1) on the array); with one,
         the window starts just past the boundary key it carries."""
-        keys = self._keys
-        lo = 0 if key_from is None else bisect_left(keys, key_from)
-        hi = len(keys) if key_to is None else bisect_left(keys, key_to)
+        lo = 0 if key_from is None else self._left(key_from)
+        hi = len(self._items) if key_to is None else self._left(key_to)
         size = request.page_size
         if request.token is None:
             end = max(lo, hi - request.page * size)
@@ -163,15 +188,15 @@ class SortedIndex(Generic[T]):
         else:
             direction, key = _decode_token(request.token, filters)
             if direction == _NEXT:
-                end = max(lo, min(hi, bisect_left(keys, key)))
+                end = max(lo, min(hi, self._left(key)))
                 start = max(lo, end - size)
             else:
-                start = min(hi, max(lo, bisect_right(keys, key)))
+                start = min(hi, max(lo, self._right(key)))
                 end = min(hi, start + size)
         items = self._items[start:end]
         items.reverse()
-        next_token = _encode_token(_NEXT, keys[start], filters) if start > lo else None
+        next_token = _encode_token(_NEXT, self._key_at(start), filters) if start > lo else None
         previous_token = None
         if request.page > 0 and end > start:
-            previous_token = _encode_token(_PREVIOUS, keys[end - 1], filters)
+            previous_token = _encode_token(_PREVIOUS, self._key_at(end - 1), filters)
         return Page(items, request, next_token, previous_token)

@@ -33,7 +33,7 @@ from .errors import (
     MissingParameter,
     NotFound,
 )
-from .models import ACTIVE, DRAFT, ENDED, PUBLISHED, Execution, Flow, FlowRevision, Step
+from .models import ACTIVE, BY_KEY, DRAFT, ENDED, PUBLISHED, Execution, Flow, FlowRevision, Step
 from .paging import Page, PageRequest, SortedIndex
 from .reaper import release_later
 
@@ -78,7 +78,7 @@ class AccountState:
         self.studio = studio
         self.sid = seed.sid
         self.flows: dict[str, Flow] = {}
-        self.flow_index: SortedIndex[Flow] = SortedIndex()
+        self.flow_index: SortedIndex[Flow] = SortedIndex(BY_KEY)
         self.executions: dict[str, Execution] = {}
         self.contacts: dict[str, str] = {}  # contact address -> FC SID, stable per account
         self.numbers: dict[str, str] = {}  # address -> Flow SID, for inbound messages
@@ -344,7 +344,7 @@ class AccountState:
         if active is not None:
             raise ExecutionAlreadyActive(active.sid)
         revision = self._runnable_revision(flow)
-        execution = self._new_execution(flow, revision, to, from_, data, self.studio.sids.new(sids.REQUEST))
+        execution = self._new_execution(flow, revision, to, from_, data, None)
         self._start(execution, revision, "incomingRequest")
         return execution
 
@@ -365,7 +365,7 @@ class AccountState:
         to: str,
         from_: str,
         data: dict[str, Any] | None,
-        initiated_by: str,
+        initiator: str | None,
         *,
         exclusive: bool = True,
     ) -> Execution:
@@ -378,12 +378,11 @@ class AccountState:
             account_sid=self.sid,
             flow_sid=flow.sid,
             contact_sid=contact_sid,
-            contact_channel_address=to,
-            flow_channel_address=from_,
+            addresses=(to, from_),
             parameters=data,
             status=ACTIVE,
             flow_version=revision.revision,
-            initiated_by=initiated_by,
+            initiator=initiator,
             date_created=now,
             date_updated=now,
             key=self.next_key(now),
@@ -392,7 +391,7 @@ class AccountState:
         flow.executions.add(execution.key, execution)
         flow.active_executions.add(execution.key, execution)
         if exclusive:
-            flow.active_by_contact[(to, from_)] = execution
+            flow.active_by_contact[execution.addresses] = execution
         return execution
 
     def _start(
@@ -453,10 +452,10 @@ class AccountState:
     # -- inbound messages and waiting executions ------------------------------------------------
 
     def remember_waiting(self, execution: Execution) -> None:
-        self.waiting_for_reply[(execution.contact_channel_address, execution.flow_channel_address)] = execution
+        self.waiting_for_reply[execution.addresses] = execution
 
     def forget_waiting(self, execution: Execution) -> None:
-        key = (execution.contact_channel_address, execution.flow_channel_address)
+        key = execution.addresses
         if self.waiting_for_reply.get(key) is execution:
             del self.waiting_for_reply[key]
 
@@ -572,7 +571,7 @@ class AccountState:
         execution.date_updated = self._now()
         flow.active_executions.remove(execution.key)
         flow.ended_executions.add(execution.key, execution)
-        contact = (execution.contact_channel_address, execution.flow_channel_address)
+        contact = execution.addresses
         if flow.active_by_contact.get(contact) is execution:
             del flow.active_by_contact[contact]
 
@@ -586,7 +585,7 @@ class AccountState:
         del self.executions[sid]
         flow.executions.remove(execution.key)
         (flow.active_executions if execution.status == ACTIVE else flow.ended_executions).remove(execution.key)
-        contact = (execution.contact_channel_address, execution.flow_channel_address)
+        contact = execution.addresses
         if flow.active_by_contact.get(contact) is execution:
             del flow.active_by_contact[contact]
         execution.steps = None
@@ -615,7 +614,7 @@ class AccountState:
         return self.fetch_execution_step(flow_sid, execution_sid, step_sid)
 
 
-_EMPTY_STEPS: SortedIndex[Step] = SortedIndex()
+_EMPTY_STEPS: SortedIndex[Step] = SortedIndex(BY_KEY)
 
 
 def inert_definition() -> dict[str, Any]:

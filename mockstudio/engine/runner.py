@@ -13,14 +13,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import heapq
-import itertools
 import logging
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .. import sids
-from ..models import ACTIVE, Execution, Step
+from ..models import ACTIVE, BY_KEY, Execution, Step
 from ..paging import SortedIndex
 from .definition import FlowDefinition, State, parse_definition
 from .http import OutboundHttp
@@ -50,14 +49,20 @@ class EngineConfig:
     message_limit: int = 10_000
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class Parked:
+    """Where a waiting execution is parked. The object itself is its timer's token: a
+    timer fires only if the execution is still parked on this very Parked."""
+
+    execution: Execution
     state: State
     outputs: dict[str, Any] | None
-    token: int
     due: float | None
     timeout_event: str
     step_sid: str | None = None  # pre-allocated (run-subflow: its children name it as parent)
+
+    def __lt__(self, other: Parked) -> bool:
+        return id(self) < id(other)  # any total order: it only breaks ties of equal due times
 
 
 @dataclass(slots=True)
@@ -88,8 +93,7 @@ class Engine:
         self.loop: asyncio.AbstractEventLoop | None = None
         self._private_loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self._timers: list[tuple[float, int, int, Execution]] = []
-        self._tokens = itertools.count(1)
+        self._timers: list[tuple[float, Parked]] = []
         self._changed: asyncio.Condition | None = None
         self._definitions: dict[int, FlowDefinition] = {}
 
@@ -234,9 +238,10 @@ class Engine:
         now = self.studio.clock.now()
         fired = 0
         while self._timers and self._timers[0][0] <= now:
-            _, _, token, execution = heapq.heappop(self._timers)
+            _, parked = heapq.heappop(self._timers)
+            execution = parked.execution
             run: RunState | None = execution.run
-            if run is None or run.parked is None or run.parked.token != token:
+            if run is None or run.parked is not parked:
                 continue  # resumed, ended or deleted since
             account = self.studio.accounts.get(execution.account_sid)
             if account is None or account.executions.get(execution.sid) is not execution:
@@ -255,7 +260,7 @@ class Engine:
             self.messages = MessageLog(self.config.message_limit)
             self.scripts.clear()
         else:
-            self._timers = [t for t in self._timers if t[3].account_sid != account_sid]
+            self._timers = [t for t in self._timers if t[1].execution.account_sid != account_sid]
             heapq.heapify(self._timers)
             self.scripts.clear(account_sid)
             self.messages.clear(account_sid)
@@ -339,12 +344,11 @@ class Engine:
         event = _EXPIRE
         if wait.timeout is not None and now + wait.timeout < expires:
             due, event = now + wait.timeout, wait.timeout_event
-        token = next(self._tokens)
-        run.parked = Parked(state, wait.outputs, token, due, event, run.pending_step_sid)
+        run.parked = parked = Parked(execution, state, wait.outputs, due, event, run.pending_step_sid)
         run.context = None
         run.pending_step_sid = None
         run.running = False
-        heapq.heappush(self._timers, (due, token, token, execution))
+        heapq.heappush(self._timers, (due, parked))
         if "incomingMessage" in WIDGETS[state.type].resume_events(state):
             account.remember_waiting(execution)
 
@@ -374,7 +378,7 @@ class Engine:
             key=account.next_key(now),
         )
         if execution.steps is None:
-            execution.steps = SortedIndex()
+            execution.steps = SortedIndex(BY_KEY)
         execution.steps.add(step.key, step)
         run.step_count += 1
         execution.date_updated = now

@@ -22,23 +22,25 @@ DEFAULT_TIMEOUT = 3600
 
 
 def outbound_outputs(turn: WidgetRun, sid: str, body: str, from_: str, to: str, status: str) -> dict[str, Any]:
+    """`widgets.<name>.outbound.*`. Keys whose value would be null (ErrorCode and
+    ErrorMessage when nothing failed, MessagingServiceSid when sending from a number) are
+    left out: they render empty in Liquid either way, and a waiting execution keeps this
+    map, so ten keys rather than twelve halve its size."""
     media = turn.prop("media_url")
-    return {
-        "outbound": {
-            "Sid": sid,
-            "AccountSid": turn.account.sid,
-            "Body": body,
-            "From": from_,
-            "To": to,
-            "Status": status,
-            "Direction": "outbound-api",
-            "NumSegments": "1",
-            "NumMedia": "1" if media else "0",
-            "MessagingServiceSid": from_ if from_.startswith("MG") else None,
-            "ErrorCode": None,
-            "ErrorMessage": None,
-        }
+    outbound: dict[str, Any] = {
+        "Sid": sid,
+        "AccountSid": turn.account.sid,
+        "Body": body,
+        "From": from_,
+        "To": to,
+        "Status": status,
+        "Direction": "outbound-api",
+        "NumSegments": "1",
+        "NumMedia": "1" if media else "0",
     }
+    if from_.startswith("MG"):
+        outbound["MessagingServiceSid"] = from_
+    return {"outbound": outbound}
 
 
 def _send(turn: WidgetRun, to: str, failed: bool) -> tuple[dict[str, Any], bool]:
