@@ -13,7 +13,7 @@ from typing import Any
 
 from .models import Execution
 
-__all__ = ["build_context", "message_trigger", "parent_trigger", "trigger_context"]
+__all__ = ["build_context", "parent_trigger", "trigger_context"]
 
 
 def build_context(
@@ -42,11 +42,6 @@ def build_context(
         "trigger": trigger,
         "widgets": widgets if widgets is not None else {},
     }
-
-
-def message_trigger(message: dict[str, Any]) -> dict[str, Any]:
-    """`incomingMessage`: the webhook's parameters at `trigger.message`."""
-    return {"message": message}
 
 
 def parent_trigger(parent: dict[str, Any]) -> dict[str, Any]:

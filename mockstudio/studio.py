@@ -18,7 +18,7 @@ import orjson
 
 from . import sids
 from .clock import Clock
-from .contexts import build_context, message_trigger, parent_trigger
+from .contexts import build_context, parent_trigger
 from .dates import parse_filter_date
 from .engine.definition import parse_definition
 from .engine.messages import Message
@@ -468,45 +468,107 @@ class AccountState:
     ) -> tuple[Execution, str, str]:
         """An inbound message as Twilio's webhook would deliver it: it resumes the
         contact's execution waiting for a reply, or starts an `incomingMessage` execution
-        on the flow bound to `to`. Returns (execution, "resumed" | "started", message SID)."""
-        if not from_:
-            raise MissingParameter("From")
-        if not to:
-            raise MissingParameter("To")
-        engine = self.studio.engine
-        message_sid = self.studio.sids.new("SM")
+        on the flow bound to `to`. Returns (execution, "resumed" | "started" | "ignored",
+        message SID)."""
+        from_, to = _addresses(from_, to)
+        sid = self.studio.sids.new("SM")
         inbound = {
             "Body": body,
             "From": from_,
             "To": to,
-            "MessageSid": message_sid,
-            "SmsMessageSid": message_sid,
+            "MessageSid": sid,
+            "SmsMessageSid": sid,
             "AccountSid": self.sid,
             "NumMedia": "0",
             **(extra or {}),
         }
-        waiting = self.waiting_for_reply.get((from_, to))
-        if waiting is not None and engine.resume(self, waiting, "incomingMessage", {"inbound": inbound}):
-            self._log_inbound(message_sid, from_, to, body, waiting)
-            return waiting, "resumed", message_sid
+        execution, action = self._inbound(from_, to, sid, "incomingMessage", {"message": inbound}, inbound)
+        self._log_inbound(sid, from_, to, body, execution)
+        return execution, action, sid
+
+    def receive_conversation_message(
+        self, from_: str | None, to: str | None, body: str, extra: dict[str, str] | None = None
+    ) -> tuple[Execution, str, str]:
+        """A Conversations message from participant `from_` to the flow's address `to`:
+        resumes a waiting execution (its `inbound` is the message) or starts an
+        `incomingConversationMessage` execution with `trigger.conversation.*`."""
+        from_, to = _addresses(from_, to)
+        sid = self.studio.sids.new("IM")
+        conversation = {
+            "ConversationSid": self.studio.sids.new("CH"),
+            "MessageSid": sid,
+            "Body": body,
+            "Author": from_,
+            "ParticipantSid": self.studio.sids.new("MB"),
+            "Source": "SDK",
+            "AccountSid": self.sid,
+            "From": from_,
+            "To": to,
+            **(extra or {}),
+        }
+        execution, action = self._inbound(
+            from_, to, sid, "incomingConversationMessage", {"conversation": conversation}, conversation
+        )
+        self._log_inbound(sid, from_, to, body, execution)
+        return execution, action, sid
+
+    def receive_call(
+        self, from_: str | None, to: str | None, extra: dict[str, str] | None = None
+    ) -> tuple[Execution, str, str]:
+        """An inbound call from `from_` to the flow's number `to`: starts an `incomingCall`
+        execution with `trigger.call.*`. With the flow's `flags.allow_concurrent_calls`, the
+        same caller may have several active call executions (studio-v2-api.md §H.3)."""
+        from_, to = _addresses(from_, to)
+        sid = self.studio.sids.new("CA")
+        call = {
+            "CallSid": sid,
+            "From": from_,
+            "To": to,
+            "Caller": from_,
+            "Called": to,
+            "AccountSid": self.sid,
+            "Direction": "inbound",
+            "CallStatus": "ringing",
+            "ApiVersion": "2010-04-01",
+            **(extra or {}),
+        }
+        execution, action = self._inbound(from_, to, sid, "incomingCall", {"call": call}, None)
+        return execution, action, sid
+
+    def _inbound(
+        self,
+        from_: str,
+        to: str,
+        sid: str,
+        event: str,
+        trigger: dict[str, Any],
+        reply: dict[str, Any] | None,
+    ) -> tuple[Execution, str]:
+        """Resume the contact's execution waiting for a reply with `reply` as its `inbound`,
+        or start an execution on the flow bound to `to` with this trigger."""
+        if reply is not None:
+            waiting = self.waiting_for_reply.get((from_, to))
+            if waiting is not None and self.studio.engine.resume(self, waiting, "incomingMessage", {"inbound": reply}):
+                return waiting, "resumed"
         flow_sid = self.numbers.get(to)
         if flow_sid is None:
             raise NotFound(
                 f"No flow is bound to {to[:64]}: bind one with a fixture's `numbers` or POST /_mockstudio/numbers"
             )
         flow = self._flow(flow_sid)
+        concurrent = event == "incomingCall" and bool(
+            (flow.definition.get("flags") or {}).get("allow_concurrent_calls")
+        )
         active = flow.active_by_contact.get((from_, to))
-        if active is not None:
-            # Studio routes the message to the contact's active execution; one that is not
-            # waiting for a reply has nothing to do with it.
-            self._log_inbound(message_sid, from_, to, body, active)
-            return active, "ignored", message_sid
+        if active is not None and not concurrent:
+            # Studio routes it to the contact's active execution; one that is not waiting
+            # for a reply has nothing to do with it.
+            return active, "ignored"
         revision = self._runnable_revision(flow)
-        execution = self._new_execution(flow, revision, from_, to, None, message_sid)
-        execution.trigger = message_trigger(inbound)
-        self._log_inbound(message_sid, from_, to, body, execution)
-        self._start(execution, revision, "incomingMessage")
-        return execution, "started", message_sid
+        execution = self._new_execution(flow, revision, from_, to, None, sid, exclusive=active is None)
+        execution.trigger = trigger
+        self._start(execution, revision, event)
+        return execution, "started"
 
     def _log_inbound(self, sid: str, from_: str, to: str, body: str, execution: Execution) -> None:
         self.studio.engine.messages.add(
@@ -615,6 +677,14 @@ class AccountState:
 
 
 _EMPTY_STEPS: SortedIndex[Step] = SortedIndex(BY_KEY)
+
+
+def _addresses(from_: str | None, to: str | None) -> tuple[str, str]:
+    if not from_:
+        raise MissingParameter("From")
+    if not to:
+        raise MissingParameter("To")
+    return from_, to
 
 
 def inert_definition() -> dict[str, Any]:

@@ -127,3 +127,55 @@ async def test_execution_is_active_until_the_flow_ends() -> None:
     execution = await h.start()
     assert execution.status == ACTIVE
     assert h.steps(execution) == [("incomingRequest", "Trigger", "ask")]
+
+
+async def test_incoming_call_starts_an_execution_with_trigger_call() -> None:
+    h = Harness(
+        definition(trigger(incomingCall="greet"), widget("greet", "say-play", {"audioComplete": None})),
+        numbers=(NUMBER,),
+    )
+    execution, action, call_sid = h.account.receive_call(CONTACT, NUMBER)
+    await h.engine.drain()
+    assert action == "started" and call_sid.startswith("CA")
+    assert execution.initiated_by == call_sid
+    assert h.steps(execution) == [("incomingCall", "Trigger", "greet"), ("audioComplete", "greet", "Ended")]
+    call = h.context(execution)["trigger"]["call"]
+    assert (call["From"], call["To"], call["CallSid"], call["Direction"]) == (CONTACT, NUMBER, call_sid, "inbound")
+    assert h.context(execution)["contact"] == {"channel": {"address": CONTACT}}
+    assert h.context(execution)["flow"]["channel"] == {"address": NUMBER}
+
+
+async def test_concurrent_calls_follow_the_flow_flag() -> None:
+    waiting = widget("menu", "gather-input-on-call", {"keypress": None, "speech": None, "timeout": None})
+    for allow, expected in ((True, "started"), (False, "ignored")):
+        flow = definition(trigger(incomingCall="menu"), waiting)
+        flow["flags"] = {"allow_concurrent_calls": allow}
+        h = Harness(flow, numbers=(NUMBER,))
+        first, _, _ = h.account.receive_call(CONTACT, NUMBER)
+        await h.engine.drain()
+        second, action, _ = h.account.receive_call(CONTACT, NUMBER)
+        await h.engine.drain()
+        assert action == expected, allow
+        assert (second is first) is (not allow)
+
+
+async def test_incoming_conversation_message_starts_then_resumes() -> None:
+    flow = definition(
+        trigger(incomingConversationMessage="ask"),
+        widget(
+            "ask", "send-and-wait-for-reply", {"incomingMessage": "echo"}, body="You said {{trigger.conversation.Body}}"
+        ),
+        say("echo", "Then: {{widgets.ask.inbound.Body}}"),
+    )
+    h = Harness(flow, numbers=(NUMBER,))
+    execution, action, sid = h.account.receive_conversation_message(CONTACT, NUMBER, "hello")
+    await h.engine.drain()
+    assert action == "started" and sid.startswith("IM")
+    conversation = h.context(execution)["trigger"]["conversation"]
+    assert conversation["Body"] == "hello" and conversation["ConversationSid"].startswith("CH")
+    assert h.parked_on(execution) == "ask"
+    resumed, action, _ = h.account.receive_conversation_message(CONTACT, NUMBER, "more")
+    await h.engine.drain()
+    assert (resumed, action) == (execution, "resumed")
+    assert execution.status == ENDED
+    assert h.messages(execution)[-1] == ("outbound", "Then: more")

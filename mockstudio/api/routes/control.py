@@ -108,7 +108,7 @@ class InboundResult(BaseModel):
     action: str = Field(description="started (a new execution), resumed (a waiting one) or ignored")
     execution_sid: str
     flow_sid: str
-    message_sid: str
+    message_sid: str = Field(description="The inbound message's (or call's) SID")
     status: str
 
 
@@ -134,10 +134,38 @@ def _message(m: Message) -> MessageOut:
 async def send_inbound_message(request: Request) -> InboundResult:
     fields = await _fields(request)
     account = _account(request)
-    extra = {k: str(v) for k, v in fields.items() if k not in ("From", "To", "Body")}
     execution, action, sid = account.receive_message(
-        _str(fields.get("From")), _str(fields.get("To")), _str(fields.get("Body")) or "", extra
+        _str(fields.get("From")), _str(fields.get("To")), _str(fields.get("Body")) or "", _extra(fields)
     )
+    return _inbound_result(execution, action, sid)
+
+
+@router.post(
+    "/conversations",
+    summary="Deliver a Conversations message (From = the participant, To = the flow's address, Body)",
+)
+async def send_conversation_message(request: Request) -> InboundResult:
+    fields = await _fields(request)
+    account = _account(request)
+    execution, action, sid = account.receive_conversation_message(
+        _str(fields.get("From")), _str(fields.get("To")), _str(fields.get("Body")) or "", _extra(fields)
+    )
+    return _inbound_result(execution, action, sid)
+
+
+@router.post("/calls", summary="Place an inbound call (From, To): starts an incomingCall execution")
+async def place_inbound_call(request: Request) -> InboundResult:
+    fields = await _fields(request)
+    account = _account(request)
+    execution, action, sid = account.receive_call(_str(fields.get("From")), _str(fields.get("To")), _extra(fields))
+    return _inbound_result(execution, action, sid)
+
+
+def _extra(fields: dict[str, Any]) -> dict[str, str]:
+    return {k: str(v) for k, v in fields.items() if k not in ("From", "To", "Body")}
+
+
+def _inbound_result(execution: Any, action: str, sid: str) -> InboundResult:
     return InboundResult(
         action=action,
         execution_sid=execution.sid,
