@@ -1,4 +1,4 @@
-"""Targets 1-3: throughput and latency over HTTP, driven by wrk.
+"""Targets 1-3 and `create-flow`: throughput and latency over HTTP, driven by wrk.
 
 Every comparison runs both servers side by side (each in its own process, same uvicorn
 settings), warms each up, then alternates wrk runs between them for a few rounds (order
@@ -8,11 +8,13 @@ The ratio is the median of the per-round ratios.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import flows
 from harness import (
     AUTH_HEADER,
     DEMO_FLOW,
@@ -221,3 +223,75 @@ def list_(config: Config, small: int = 1_000, large: int = 100_000) -> Outcome:
     if invalid:
         details.append(f"INVALID: {invalid}")
     return Outcome("list", rows, details)
+
+
+# create-flow: a run is invalid if more than this share of its executions had not ended
+# when wrk stopped (their flows would have run after the measurement).
+BACKLOG_LIMIT = 0.01
+CREATE_FLOW_MINIMUM = 0.7
+
+
+def create_flow(config: Config) -> Outcome:
+    """Create throughput with the five-widget flow vs the inert flow, both servers the same
+    build and settings (serve_populated.py --bench-flows: both flows are fixtures), reset
+    before every run. After every run, /_bench/stats reports how many of the run's
+    executions were still active when wrk stopped, then settles them and checks each ended
+    with the flow's steps and outputs (flows.py)."""
+    stats: list[tuple[str, dict[str, Any], WrkResult]] = []
+    with (
+        server("inert", "serve_populated.py", "--executions", "0", "--bench-flows", "--bench-routes") as inert,
+        server("five-widget", "serve_populated.py", "--executions", "0", "--bench-flows", "--bench-routes") as five,
+    ):
+        paths = {inert.name: f"/v2/Flows/{flows.INERT}/Executions", five.name: f"/v2/Flows/{flows.FIVE}/Executions"}
+        body = b"To=%2B19990000000&From=%2B15550000000&Parameters=%7B%22name%22%3A%22Zeke%22%7D"
+        for srv, sid in ((inert, flows.INERT), (five, flows.FIVE)):
+            _check(srv, "POST", paths[srv.name], 201, body)
+            settled = json.loads(_check(srv, "GET", f"/_bench/stats?flow={sid}", 200))
+            if settled["bad"] or settled["executions"] != 1:
+                raise RuntimeError(f"{srv.name}: the check execution did not run as expected: {settled}")
+
+        def run(srv: Server, duration: float) -> WrkResult:
+            status, payload = http_request(srv.port, "POST", "/_mockstudio/reset")
+            if status != 200:
+                raise RuntimeError(f"reset answered {status}: {payload[:300]!r}")
+            result = wrk(
+                srv, paths[srv.name], create=True, expected=201, duration=duration, connections=config.connections
+            )
+            sid = flows.FIVE if srv is five else flows.INERT
+            stats.append((srv.name, json.loads(_check(srv, "GET", f"/_bench/stats?flow={sid}", 200)), result))
+            return result
+
+        outcome = _throughput(
+            "create-flow",
+            f"B. create execution req/s, five-widget flow >= {CREATE_FLOW_MINIMUM}x inert flow",
+            CREATE_FLOW_MINIMUM,
+            config,
+            ("inert", inert, run),
+            ("five-widget", five, run),
+        )
+    problems = []
+    lines = []
+    for index, (name, st, result) in enumerate(stats):
+        label = "warm-up" if index < 2 else "run"
+        backlog = st["active_at_end"] / st["executions"] if st["executions"] else 1.0
+        line = (
+            f"{label} {name:<11} created {st['executions']:,} (wrk counted {result.requests:,}); "
+            f"not yet ended when wrk stopped {st['active_at_end']:,} ({100 * backlog:.2f}%); "
+            f"steps then {st['steps_at_end']:,}, after settling {st['steps']:,} of {st['expected_steps']:,} expected; "
+            f"executions not as expected {st['bad']}"
+        )
+        lines.append(line)
+        if st["bad"] or st["steps"] != st["expected_steps"]:
+            problems.append(f"{name}: {st['bad']} executions did not run as expected, e.g. {st['first_problem']}")
+        if st["executions"] < result.requests:
+            problems.append(f"{name}: wrk counted {result.requests} creates, the server holds {st['executions']}")
+        if backlog > BACKLOG_LIMIT:
+            problems.append(f"{name}: {100 * backlog:.1f}% of the flows had not run when wrk stopped")
+    for line in lines:
+        log("  " + line)
+    outcome.details += lines
+    if problems:
+        outcome.details += [f"INVALID: {p}" for p in problems]
+        for row in outcome.rows:
+            row.verdict = "INVALID"
+    return outcome

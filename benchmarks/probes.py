@@ -1,8 +1,10 @@
-"""In-process measurements for targets 5 and 6, each run in a fresh interpreter by
-inprocess.py (which builds the table rows):
+"""In-process measurements for targets 5 and 6 and the flow-engine benchmarks, each run in
+a fresh interpreter by inprocess.py (which builds the table rows):
 
     python benchmarks/probes.py memory-rss|memory-tracemalloc|reset [--n N] [--reps R]
                                 [--flow demo|inert]
+    python benchmarks/probes.py engine [--n N] [--rounds R]
+    python benchmarks/probes.py memory-flow-rss|memory-flow-tracemalloc [--n N] [--flow five|inert]
 
 prints one JSON object on its last line.
 """
@@ -10,7 +12,9 @@ prints one JSON object on its last line.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import gc
+import itertools
 import json
 import os
 import sys
@@ -19,14 +23,19 @@ import tracemalloc
 import types
 from typing import Any
 
-from harness import DEMO_FLOW
-from serve_populated import CLOCK_START, default_account, populate
+import flows
+import orjson
+from harness import ACCOUNT_SID, AUTH_TOKEN, DEMO_FLOW
+from serve_populated import CLOCK_START, PARAMETERS, default_account, populate
 
 import mockstudio
 from mockstudio.app_factory import build_studio
 from mockstudio.clock import ManualClock
+from mockstudio.contexts import build_context
+from mockstudio.models import Execution
 from mockstudio.settings import Settings
-from mockstudio.studio import Studio
+from mockstudio.sids import RandomSids
+from mockstudio.studio import AccountSeed, AccountState, Studio
 
 # A well-formed, unknown Flow SID: with accept_any_flow it becomes the inert flow (its
 # trigger leads nowhere, so each execution records one step and ends at once).
@@ -206,17 +215,245 @@ def probe_reset(n: int, reps: int) -> dict[str, Any]:
     return {"mockstudio": mockstudio.__file__, "n": n, "reps": reps, "full_s": full, "empty_s": empty}
 
 
+# -- the flow engine: engine, memory-flow ---------------------------------------------------------
+
+_runs = itertools.count(1)  # a prefix per batch of creates, so every To is distinct
+
+
+def _engine_studio() -> tuple[Studio, AccountState, ManualClock]:
+    """A Studio as the engine benchmarks build it: ManualClock, random SIDs, one account,
+    the benchmark flows (fixtures/bench_flows.json) as FlowSeeds."""
+    clock = ManualClock(CLOCK_START)
+    studio = Studio(
+        clock=clock,
+        sid_factory=RandomSids(),
+        accounts=[AccountSeed(ACCOUNT_SID, AUTH_TOKEN)],
+        flows=flows.flow_seeds(ACCOUNT_SID),
+    )
+    return studio, studio.accounts[ACCOUNT_SID], clock
+
+
+def _create(account: AccountState, flow_sid: str, n: int, clock: ManualClock | None = None) -> list[Execution]:
+    """`n` executions with distinct To numbers (the engine runs them once the caller awaits)."""
+    prefix = next(_runs)
+    created = []
+    for i in range(n):
+        if clock is not None:
+            clock.advance(1)
+        created.append(account.create_execution(flow_sid, f"+1{prefix:04d}{i:08d}", "+15550000000", PARAMETERS))
+    return created
+
+
+async def _engine_round(kind: str, n: int, warmup: int) -> dict[str, Any]:
+    """A fresh Studio; `warmup` executions run and drained; then N created and drained, timed."""
+    flow_sid = flows.FLOWS[kind]
+    studio, account, _ = _engine_studio()
+    warm = _create(account, flow_sid, warmup)
+    await studio.engine.drain()
+    gc.collect()  # also frees the previous round's Studio, outside the timing
+    start = time.perf_counter()
+    executions = _create(account, flow_sid, n)
+    created = time.perf_counter()
+    await studio.engine.drain()
+    end = time.perf_counter()
+    bad, first = flows.check_all(warm + executions)
+    per_execution = len(flows.EXPECTED_STEPS[flow_sid])
+    messages = len(studio.engine.messages.list(account.sid))
+    # Two sends per five-widget execution; the log keeps the newest message_limit per account.
+    expected_messages = min(2 * (warmup + n), studio.engine.config.message_limit) if kind == "five" else 0
+    if messages != expected_messages:
+        bad += 1
+        first = first or f"{messages} messages logged, expected {expected_messages}"
+    return {
+        "flow": kind,
+        "n": n,
+        "seconds": end - start,
+        "create_s": created - start,
+        "drain_s": end - created,
+        "per_second": n / (end - start),
+        "steps": sum(len(e.steps or ()) for e in executions),
+        "expected_steps": n * per_execution,
+        "messages": messages,
+        "bad": bad,
+        "first_problem": first,
+    }
+
+
+def probe_engine(n: int, rounds: int, warmup: int = 200) -> dict[str, Any]:
+    """Interleaved rounds (five inert, inert five, ...) after one discarded round of each,
+    all inside one asyncio event loop."""
+
+    async def main() -> list[dict[str, Any]]:
+        for kind in ("five", "inert"):  # discarded: imports (python-liquid), first-run costs
+            await _engine_round(kind, n // 4, warmup)
+        results = []
+        for r in range(rounds):
+            for kind in ("five", "inert") if r % 2 == 0 else ("inert", "five"):
+                result = await _engine_round(kind, n, warmup)
+                result["round"] = r + 1
+                results.append(result)
+        return results
+
+    results = asyncio.run(main())
+    return {
+        "mockstudio": mockstudio.__file__,
+        "loop": "asyncio (default event loop)",
+        "python_gc": gc.isenabled(),
+        "rounds": results,
+    }
+
+
+async def _run_batches(studio: Studio, account: AccountState, clock: ManualClock, flow_sid: str, n: int) -> None:
+    """Create `n` executions 100 at a time, draining after each batch (few coroutines alive
+    at once, so the reading is what finished executions keep, not a transient peak). The
+    clock moves 1 s per execution. Keeps no references to them."""
+    for start in range(0, n, 100):
+        _create(account, flow_sid, min(100, n - start), clock)
+        await studio.engine.drain()
+
+
+def _layers_shared(earlier: Any, later: Any) -> bool:
+    """Whether the later step's context layers reuse the earlier step's values (the very
+    objects: a copy would be equal, not identical), except what the later step's widget
+    wrote (its own outputs, and the variables a set-variables widget set)."""
+    written = (later.widgets or {}).get(later.transitioned_from)
+    rewritten = set(written) if isinstance(written, dict) else set()
+    for mine, theirs, skip in (
+        (earlier.widgets, later.widgets, {later.transitioned_from}),
+        (earlier.variables, later.variables, rewritten),
+    ):
+        for key, value in (mine or {}).items():
+            if key not in skip and (theirs is None or theirs.get(key) is not value):
+                return False
+    return True
+
+
+def _step_breakdown(studio: Studio, account: AccountState, flow_sid: str) -> dict[str, Any]:
+    """One finished execution's own bytes (sys.getsizeof; objects also reachable from
+    another execution, such as widget names and event strings, are excluded), split into
+    its step contexts (the widgets/variables layers its steps reference, counted at the
+    step that introduced them), its step records (Step objects, their SIDs/keys/dates and
+    the per-execution step index) and the rest of the execution; against the size of one
+    full context."""
+    mine = [e for e in account.executions.values() if e.flow_sid == flow_sid]
+    a, b = mine[len(mine) // 2], mine[len(mine) // 2 + 1]
+    shared: set[int] = {id(account), id(studio)}
+    _reachable(b, shared, set())
+    seen: set[int] = set()
+    steps = list(a.steps.newest_first())[::-1] if a.steps is not None else []
+    context_by_step = []
+    for step in steps:
+        added = 0
+        for layer in (step.widgets, step.variables):
+            if layer is not None:
+                added += _reachable(layer, seen, shared)
+        context_by_step.append(added)
+    records = _reachable(a.steps, seen, shared) if a.steps is not None else 0
+    rest = _reachable(a, seen, shared)
+    # The data the final context holds, once: what any scheme must store at least.
+    final_data = sum(_reachable(layer, set(), shared) for layer in (a.widgets, a.variables) if layer is not None)
+    full = build_context(a, a.widgets, a.variables)
+    step_contexts = [build_context(a, s.widgets, s.variables) for s in steps]
+    shared_layers = all(_layers_shared(s, t) for s, t in itertools.pairwise(steps))
+    return {
+        "steps": len(steps),
+        "context_by_step": context_by_step,
+        "context_bytes": sum(context_by_step),
+        "final_layer_data": final_data,
+        "step_record_bytes": records,
+        "rest_bytes": rest,
+        "own_bytes": sum(context_by_step) + records + rest,
+        "full_context_json": len(orjson.dumps(full)),
+        "full_context_memory": _reachable(full, set(), set()),
+        # If every step stored a copy of its full context as objects: the mean per step.
+        "copy_per_step_memory": sum(_reachable(c, set(), set()) for c in step_contexts) / max(1, len(steps)),
+        "layers_shared_by_identity": shared_layers,
+        "widget_layers": [sorted(s.widgets or {}) for s in steps],
+    }
+
+
+def probe_memory_flow_rss(n: int, flow: str) -> dict[str, Any]:
+    flow_sid = flows.FLOWS[flow]
+    studio, account, clock = _engine_studio()
+
+    async def main() -> dict[str, Any]:
+        await _run_batches(studio, account, clock, flow_sid, 10)  # warm the code paths
+        before = _rss()
+        start = time.perf_counter()
+        await _run_batches(studio, account, clock, flow_sid, n)
+        elapsed = time.perf_counter() - start
+        after = _rss()
+        return {"rss_before": before, "rss_after": after, "us_per_execution": 1e6 * elapsed / n}
+
+    result = asyncio.run(main())
+    bad, first = flows.check_all([e for e in account.executions.values() if e.flow_sid == flow_sid])
+    return {
+        "mockstudio": mockstudio.__file__,
+        "flow": flow,
+        "n": n,
+        **result,
+        "bytes_per_execution": (result["rss_after"] - result["rss_before"]) / n,
+        "executions": len(account.executions),
+        "bad": bad,
+        "first_problem": first,
+        "steps": _step_breakdown(studio, account, flow_sid),
+        "breakdown": _breakdown(studio, flow_sid),
+    }
+
+
+def probe_memory_flow_tracemalloc(n: int, flow: str) -> dict[str, Any]:
+    flow_sid = flows.FLOWS[flow]
+    studio, account, clock = _engine_studio()
+
+    async def main() -> dict[str, Any]:
+        await _run_batches(studio, account, clock, flow_sid, 10)
+        gc.collect()
+        tracemalloc.start(1)
+        before = tracemalloc.take_snapshot()
+        await _run_batches(studio, account, clock, flow_sid, n)
+        gc.collect()
+        after = tracemalloc.take_snapshot()
+        tracemalloc.stop()
+        total = sum(stat.size_diff for stat in after.compare_to(before, "filename"))
+        top = after.compare_to(before, "lineno")[:12]
+        return {
+            "bytes_per_execution": total / n,
+            "top": [
+                {
+                    "where": f"{_short(stat.traceback[0].filename)}:{stat.traceback[0].lineno}",
+                    "per_execution": stat.size_diff / n,
+                }
+                for stat in top
+            ],
+        }
+
+    result = asyncio.run(main())
+    bad, first = flows.check_all([e for e in account.executions.values() if e.flow_sid == flow_sid])
+    return {"flow": flow, "n": n, **result, "bad": bad, "first_problem": first}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("kind", choices=["memory-rss", "memory-tracemalloc", "reset"])
+    parser.add_argument(
+        "kind",
+        choices=["memory-rss", "memory-tracemalloc", "reset", "engine", "memory-flow-rss", "memory-flow-tracemalloc"],
+    )
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--reps", type=int, default=15)
-    parser.add_argument("--flow", choices=sorted(FLOWS), default="demo")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--flow", choices=sorted({*FLOWS, *flows.FLOWS}), default=None)
     args = parser.parse_args()
-    if args.kind == "memory-rss":
-        result = probe_memory_rss(args.n, args.flow)
+    if args.kind == "engine":
+        result = probe_engine(args.n, args.rounds)
+    elif args.kind.startswith("memory-flow"):
+        probe = probe_memory_flow_rss if args.kind == "memory-flow-rss" else probe_memory_flow_tracemalloc
+        result = probe(args.n, args.flow or "five")
+    elif args.flow not in (None, *FLOWS):
+        parser.error(f"--flow {args.flow} is for memory-flow-*")
+    elif args.kind == "memory-rss":
+        result = probe_memory_rss(args.n, args.flow or "demo")
     elif args.kind == "memory-tracemalloc":
-        result = probe_memory_tracemalloc(args.n, args.flow)
+        result = probe_memory_tracemalloc(args.n, args.flow or "demo")
     else:
         result = probe_reset(args.n, args.reps)
     print(json.dumps(result))

@@ -1,7 +1,8 @@
 """Run mockstudio's benchmarks: all of them, or those named.
 
-    .venv/bin/python benchmarks/run.py [fetch create list startup memory reset] [--rounds 3]
-                                       [--duration 5] [--pin]
+    .venv/bin/python benchmarks/run.py [fetch create list startup memory reset
+                                        engine create-flow memory-flow] [--rounds 3]
+                                       [--duration 5] [--pin] [--ref REF]
 
 Prints a Markdown table and writes it, with per-round figures and the environment, to
 benchmarks/results/latest.md. Every server it starts runs in its own process group and is
@@ -33,7 +34,7 @@ import inprocess
 import startup
 from harness import HERE, ROOT, Outcome, Row, kill_all, log
 
-NAMES = ["fetch", "create", "list", "startup", "memory", "reset"]
+NAMES = ["fetch", "create", "list", "startup", "memory", "reset", "engine", "create-flow", "memory-flow"]
 
 
 def _benchmarks(args: argparse.Namespace) -> dict[str, Callable[[], Outcome]]:
@@ -45,6 +46,9 @@ def _benchmarks(args: argparse.Namespace) -> dict[str, Callable[[], Outcome]]:
         "startup": lambda: startup.startup(args.startup_runs),
         "memory": lambda: inprocess.memory(),
         "reset": lambda: inprocess.reset(),
+        "engine": lambda: inprocess.engine(),
+        "create-flow": lambda: http_benchmarks.create_flow(config),
+        "memory-flow": lambda: inprocess.memory_flow(),
     }
 
 

@@ -2,12 +2,16 @@
 before it starts listening.
 
     python benchmarks/serve_populated.py --port P [--executions N] [--clock manual|system]
-                                         [--info FILE] [--bench-routes]
+                                         [--info FILE] [--bench-routes] [--bench-flows]
 
 `--clock manual` uses a ManualClock stepped 1 s per execution, so N executions span N
 seconds from 2023-11-14T22:13:21Z (1_700_000_001). `--info` receives a JSON object with
 the flow SID, the time span and one execution SID. `--bench-routes` adds
-`POST /_bench/populate?n=N` (re-populates in-process; used to time reset over HTTP).
+`POST /_bench/populate?n=N` (re-populates in-process; used to time reset over HTTP) and
+`GET /_bench/stats?flow=SID` (how many of the flow's executions exist and are still active,
+then, once every running flow has settled, whether each ran as flows.py expects).
+`--bench-flows` loads fixtures/bench_flows.json (the five-widget and inert flows) as
+fixtures, so they survive `POST /_mockstudio/reset`.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import flows
 import uvicorn
 from harness import DEMO_FLOW, UVICORN_SETTINGS
 
@@ -61,10 +66,12 @@ def main() -> None:
     parser.add_argument("--clock", choices=["manual", "system"], default="system")
     parser.add_argument("--info", type=Path, default=None)
     parser.add_argument("--bench-routes", action="store_true")
+    parser.add_argument("--bench-flows", action="store_true")
     args = parser.parse_args()
 
     clock: Clock = ManualClock(CLOCK_START) if args.clock == "manual" else SystemClock()
-    app = build_app(Settings(), clock=clock)
+    settings = Settings(fixtures=flows.FIXTURES) if args.bench_flows else Settings()
+    app = build_app(settings, clock=clock)
     studio: Studio = app.state.runtime.studio
     start = int(clock.now())
     sids = populate(default_account(studio), args.executions, clock)
@@ -88,7 +95,26 @@ def main() -> None:
                 await drain()
             return {"created": n}
 
+        async def bench_stats(flow: str) -> dict[str, Any]:
+            # First what stands at the end of the load (nothing awaited yet), then settle.
+            account = default_account(studio)
+            mine = [e for e in account.executions.values() if e.flow_sid == flow]
+            active = sum(1 for e in mine if e.status == "active")
+            steps_then = sum(len(e.steps or ()) for e in mine)
+            await studio.engine.drain()
+            bad, first = flows.check_all(mine)
+            return {
+                "executions": len(mine),
+                "active_at_end": active,
+                "steps_at_end": steps_then,
+                "steps": sum(len(e.steps or ()) for e in mine),
+                "expected_steps": len(mine) * len(flows.EXPECTED_STEPS.get(flow, ())),
+                "bad": bad,
+                "first_problem": first,
+            }
+
         app.add_api_route("/_bench/populate", bench_populate, methods=["POST"])
+        app.add_api_route("/_bench/stats", bench_stats, methods=["GET"])
 
     if args.info is not None:
         args.info.write_text(json.dumps(info))
