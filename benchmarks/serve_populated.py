@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import importlib
 import json
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,11 @@ def main() -> None:
 
     if args.info is not None:
         args.info.write_text(json.dumps(info))
+    # The server as `mockstudio serve` runs it: the CLI tunes the garbage collector for the
+    # standalone process (older commits benchmarked with --ref may not have it).
+    tune_gc = getattr(importlib.import_module("mockstudio.cli"), "tune_gc", None)
+    if tune_gc is not None:
+        tune_gc()
     uvicorn.run(app, port=args.port, **UVICORN_SETTINGS)
 
 

@@ -55,37 +55,79 @@ class _Literal:
         return self.source
 
 
-# `{{ root.a.b }}` with one of Studio's roots and plain segments: by far the most common
-# template shape in real flows, and the only one rendered without python-liquid.
-_SIMPLE_OUTPUT = re.compile(r"\{\{\s*((?:flow|contact|trigger|widgets)(?:\.[A-Za-z0-9_-]+)*)\s*\}\}")
+# Outputs of the shape `{{ root.a.b | filter: 'x', 1 | ... }}`, with one of Studio's roots:
+# by far the most common templates in real flows, and rendered without python-liquid's
+# parser and render machinery (ten times faster), calling its own filter functions.
+_OUTPUT = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
+_ROOT_PATH = re.compile(r"(?:flow|contact|trigger|widgets)(?:\.[A-Za-z0-9_-]+)*")
+_FILTER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_INTEGER = re.compile(r"-?\d+")
+_FLOAT = re.compile(r"-?\d+\.\d+")
+_QUOTED = re.compile(r"'[^'|,{}:]*'|\"[^\"|,{}:]*\"")
+_LITERALS: dict[str, Any] = {"true": True, "false": False, "nil": None, "null": None}
 _FALLBACK = object()
 _LIST_PROPERTIES = frozenset({"size", "first", "last"})
 
 
-class _Substitution:
-    """A template made only of text and simple `{{ path }}` outputs, rendered by dictionary
-    lookups. Anything Liquid would treat specially (a `size`/`first`/`last` that is not a
-    key, or a path through a non-object) falls back to python-liquid, so output is identical."""
+class _Path:
+    __slots__ = ("segments",)
 
-    __slots__ = ("parts",)
+    def __init__(self, text: str) -> None:
+        self.segments = text.split(".")
 
-    def __init__(self, parts: list[str | list[str]]) -> None:
+
+class _Output:
+    __slots__ = ("filters", "path")
+
+    def __init__(self, path: _Path, filters: list[tuple[Callable[..., Any], list[Any]]]) -> None:
+        self.path = path
+        self.filters = filters
+
+
+class _FastTemplate:
+    """Text and simple outputs, rendered by dictionary lookups and python-liquid's own filter
+    functions. Anything Liquid would treat specially (a `size`/`first`/`last` that is not a
+    key, a path through an array or a string, a filter that raises) falls back to
+    python-liquid, so the output is identical (tests compare the two)."""
+
+    __slots__ = ("env", "parts")
+
+    def __init__(self, env: Environment, parts: list[str | _Output]) -> None:
+        self.env = env
         self.parts = parts
 
     @classmethod
-    def compile(cls, source: str) -> _Substitution | None:
+    def compile(cls, env: Environment, source: str) -> _FastTemplate | None:
         if "{%" in source or "{{-" in source or "-}}" in source:
             return None
-        pieces = _SIMPLE_OUTPUT.split(source)
-        parts: list[str | list[str]] = []
+        pieces = _OUTPUT.split(source)
+        parts: list[str | _Output] = []
         for index, piece in enumerate(pieces):
             if index % 2:
-                parts.append(piece.split("."))
+                output = _parse_output(env, piece)
+                if output is None:
+                    return None
+                parts.append(output)
             elif "{{" in piece:
-                return None  # an output that is not a simple path
+                return None
             elif piece:
                 parts.append(piece)
-        return cls(parts)
+        return cls(env, parts)
+
+    def _resolve(self, path: _Path, context: dict[str, Any]) -> Any:
+        value: Any = context
+        for segment in path.segments:
+            if isinstance(value, dict):
+                if segment in value:
+                    value = value[segment]
+                    continue
+                if segment in _LIST_PROPERTIES:
+                    return _FALLBACK
+                return self.env.undefined(segment)
+            if value is None or is_undefined(value):
+                return self.env.undefined(segment)
+            return _FALLBACK  # arrays and strings have Liquid properties: let it decide
+        return value
 
     def render(self, context: dict[str, Any]) -> Any:
         out = []
@@ -93,21 +135,60 @@ class _Substitution:
             if isinstance(part, str):
                 out.append(part)
                 continue
-            value: Any = context
-            for segment in part:
-                if not isinstance(value, dict):
-                    if value is None:  # nil.anything is nil: renders empty
-                        break
+            value = self._resolve(part.path, context)
+            if value is _FALLBACK:
+                return _FALLBACK
+            for func, raw_args in part.filters:
+                args = []
+                for arg in raw_args:
+                    if isinstance(arg, _Path):
+                        arg = self._resolve(arg, context)
+                        if arg is _FALLBACK:
+                            return _FALLBACK
+                    args.append(arg)
+                try:
+                    value = func(value, *args)
+                except Exception:  # python-liquid's own error handling decides
                     return _FALLBACK
-                if segment in value:
-                    value = value[segment]
-                elif segment in _LIST_PROPERTIES:
-                    return _FALLBACK
-                else:
-                    value = None
-                    break
             out.append(to_text(value))
         return "".join(out)
+
+
+def _parse_output(env: Environment, inner: str) -> _Output | None:
+    head, *filter_texts = inner.split("|")
+    head = head.strip()
+    if not _ROOT_PATH.fullmatch(head):
+        return None
+    filters: list[tuple[Callable[..., Any], list[Any]]] = []
+    for text in filter_texts:
+        name, colon, arg_text = text.partition(":")
+        name = name.strip()
+        func = env.filters.get(name) if _FILTER_NAME.fullmatch(name) else None
+        if func is None or getattr(func, "with_context", False) or getattr(func, "with_environment", False):
+            return None
+        args: list[Any] = []
+        if colon:
+            for raw in arg_text.split(","):
+                arg = _parse_argument(raw.strip())
+                if arg is _FALLBACK:
+                    return None
+                args.append(arg)
+        filters.append((func, args))
+    return _Output(_Path(head), filters)
+
+
+def _parse_argument(text: str) -> Any:
+    if _QUOTED.fullmatch(text):
+        return text[1:-1]
+    if _INTEGER.fullmatch(text):
+        return int(text)
+    if _FLOAT.fullmatch(text):
+        return float(text)
+    if text in _LITERALS:
+        return _LITERALS[text]
+    if _ROOT_PATH.fullmatch(text):
+        return _Path(text)
+    return _FALLBACK
 
 
 def _json_filter() -> Callable[..., str]:
@@ -132,7 +213,7 @@ class StudioLiquid(Environment):
         super().__init__(strict_filters=False)
         self._now = now
         self._templates: dict[str, Any] = {}
-        self._substitutions: dict[str, _Substitution | None] = {}
+        self._substitutions: dict[str, _FastTemplate | None] = {}
         self.add_tag(_StudioOutput)
         to_json = _json_filter()
         self.add_filter("json", to_json)
@@ -184,9 +265,11 @@ class StudioLiquid(Environment):
         if substitution is _FALLBACK:
             if len(self._substitutions) >= _CACHE_LIMIT:
                 self._substitutions.clear()
-            substitution = self._substitutions[source] = _Substitution.compile(source)
+            # Only sources python-liquid itself parses (its grammar decides, e.g. keywords).
+            fast = None if isinstance(self.template(source), _Literal) else _FastTemplate.compile(self, source)
+            substitution = self._substitutions[source] = fast
         if substitution is not None:
-            assert isinstance(substitution, _Substitution)
+            assert isinstance(substitution, _FastTemplate)
             rendered_fast = substitution.render(context)
             if rendered_fast is not _FALLBACK:
                 return str(rendered_fast)

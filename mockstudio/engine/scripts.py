@@ -42,6 +42,9 @@ class ScriptBook:
         self.limit = limit
         self._scripts: list[Script] = []
 
+    def __bool__(self) -> bool:
+        return bool(self._scripts)
+
     def add(self, script: Script) -> None:
         # A newer script for the same widget replaces the older one.
         self._scripts = [

@@ -36,14 +36,16 @@ class SetVariables(Widget):
     async def run(self, turn: WidgetRun) -> Outcome:
         variables: dict[str, Any] = {}
         context = turn.context
+        liquid = turn.engine.liquid
         for item in turn.properties.get("variables") or []:
             if not isinstance(item, dict) or "key" not in item:
                 continue
-            rendered = turn.engine.liquid.render_text(to_text(item.get("value", "")), context)
+            source = to_text(item.get("value", ""))
+            if variables and "variables" in source:
+                # Later variables of the same widget see the earlier ones.
+                flow = dict(context["flow"])
+                flow["variables"] = {**flow["variables"], **variables}
+                context = {**context, "flow": flow}
             parse_json = bool(item.get("parse_as_json") or item.get("type") == "json")
-            variables[str(item["key"])] = typed(rendered, parse_json)
-            # Later variables of the same widget see the earlier ones.
-            flow = dict(context["flow"])
-            flow["variables"] = {**flow["variables"], **variables}
-            context = {**context, "flow": flow}
+            variables[str(item["key"])] = typed(liquid.render_text(source, context), parse_json)
         return Outcome("next", dict(variables), variables)
