@@ -17,8 +17,8 @@ fixtures, so they survive `POST /_mockstudio/reset`.
 from __future__ import annotations
 
 import argparse
-import itertools
 import importlib
+import itertools
 import json
 from pathlib import Path
 from typing import Any
