@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
 
 from .api import create_app
@@ -13,7 +15,7 @@ from .settings import Settings
 from .sids import RandomSids, SidFactory
 from .studio import AccountSeed, Studio
 
-__all__ = ["build_app", "build_studio"]
+__all__ = ["app_options", "build_app", "build_studio"]
 
 
 def build_studio(settings: Settings, *, clock: Clock | None = None, sid_factory: SidFactory | None = None) -> Studio:
@@ -29,11 +31,31 @@ def build_studio(settings: Settings, *, clock: Clock | None = None, sid_factory:
         flows=fixtures.flows.values(),
         accept_any_flow=settings.accept_any_flow,
         default_account_sid=settings.account_sid,
-        engine_config=EngineConfig(default_events=dict(settings.widget_events), message_limit=settings.message_limit),
+        engine_config=EngineConfig(
+            default_events=dict(settings.widget_events),
+            message_limit=settings.message_limit,
+            script_limit=settings.script_limit,
+        ),
         http=OutboundHttp(mode=settings.http_mode, redirect_to=settings.http_redirect),
+        ended_execution_limit=settings.ended_execution_limit,
+        contact_limit=settings.contact_limit,
     )
+
+
+def app_options(settings: Settings, **overrides: Any) -> dict[str, Any]:
+    """`create_app`'s keyword arguments from settings (`overrides` win)."""
+    options: dict[str, Any] = {
+        "public_url": settings.public_url,
+        "max_body_bytes": settings.max_body_bytes,
+        "journal_limit": settings.journal_limit,
+        "fault_limit": settings.fault_limit,
+        "rate_limit": settings.rate_limit,
+        "admin_token": settings.admin_token,
+    }
+    options.update(overrides)
+    return options
 
 
 def build_app(settings: Settings, *, clock: Clock | None = None, sid_factory: SidFactory | None = None) -> FastAPI:
     studio = build_studio(settings, clock=clock, sid_factory=sid_factory)
-    return create_app(studio, public_url=settings.public_url, max_body_bytes=settings.max_body_bytes)
+    return create_app(studio, **app_options(settings))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -176,6 +177,13 @@ def _add_serve_options(parser: argparse.ArgumentParser) -> None:
         help=f"accept any well-formed Flow SID as an inert flow (${env}ACCEPT_ANY_FLOW)",
     )
     parser.add_argument(
+        "--rate-limit",
+        action="store_const",
+        const=True,
+        default=None,
+        help=f"enforce Studio's 20 new REST executions per second per account: 429/20429 (${env}RATE_LIMIT)",
+    )
+    parser.add_argument(
         "--log-level",
         default=None,
         choices=["critical", "error", "warning", "info", "debug"],
@@ -217,7 +225,15 @@ def _banner(settings: Settings, app: Any, port: int) -> str:
             lines.append(f"  flow {flow.sid} ({flow.friendly_name}) in {account.sid}")
     if settings.accept_any_flow:
         lines.append("  --accept-any-flow: unknown well-formed Flow SIDs are created on first use")
+    if settings.rate_limit:
+        lines.append("  --rate-limit: 20 new REST executions per second per account, then 429/20429")
+    if settings.admin_token:
+        lines.append("  control plane: requires the admin token (X-Mockstudio-Admin-Token or Authorization: Bearer)")
     return "\n".join(lines)
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def serve(settings: Settings) -> int:
@@ -226,6 +242,10 @@ def serve(settings: Settings) -> int:
     from .app_factory import build_app
 
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s:     %(message)s")
+    # SIGTERM (docker stop, Kubernetes, systemd) is a normal way to stop: uvicorn finishes
+    # the requests in flight and runs the app's shutdown, then raises the signal again with
+    # the handler it found; this one makes that an exit with status 0, not death by signal.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     app = build_app(settings)
     print(_banner(settings, app, settings.port), flush=True)
     uvicorn.run(
@@ -297,6 +317,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "fixtures": args.fixtures,
         "public_url": args.public_url,
         "accept_any_flow": args.accept_any_flow,
+        "rate_limit": args.rate_limit,
         "log_level": args.log_level,
         "access_log": args.access_log,
     }

@@ -56,6 +56,18 @@ class Settings(BaseSettings):
         None, description="Send every widget HTTP call to this base URL instead (path and query kept)"
     )
     message_limit: int = Field(10_000, ge=1, description="Messages kept in the log per account")
+    # Caps on the other stores that grow with use (the oldest entries are dropped first).
+    journal_limit: int = Field(1_000, ge=0, description="Twilio-API requests kept in the journal (0: no journal)")
+    ended_execution_limit: int = Field(100_000, ge=1, description="Ended executions kept per account")
+    contact_limit: int = Field(100_000, ge=1, description="Contact addresses whose FC SIDs are remembered, per account")
+    script_limit: int = Field(1_000, ge=1, description="Scripted widgets kept (all accounts)")
+    fault_limit: int = Field(1_000, ge=1, description="Fault rules kept (all accounts)")
+    rate_limit: bool = Field(
+        False, description="Enforce Studio's REST limit: 20 new executions per second per account (429/20429)"
+    )
+    admin_token: str | None = Field(
+        None, description="Token the control plane requires (except /_mockstudio/health); unset: open"
+    )
     widget_events: dict[str, str] = Field(
         default_factory=dict,
         description='Event simulated widgets take, by type (JSON: {"say-play": "audioComplete"})',
@@ -65,6 +77,15 @@ class Settings(BaseSettings):
     @classmethod
     def _check_events(cls, value: dict[str, str]) -> dict[str, str]:
         return _check_widget_events(value)
+
+    @field_validator("admin_token")
+    @classmethod
+    def _check_admin_token(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None  # an empty variable means unset, not "the empty token"
+        if value != value.strip() or any(not (33 <= ord(c) < 127) for c in value):
+            raise ValueError("must be printable ASCII without spaces (it travels in an HTTP header)")
+        return value
 
     @field_validator("public_url", "http_redirect")
     @classmethod

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hmac
 import itertools
 import logging
+import sys
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -84,6 +85,8 @@ class AccountState:
         self.numbers: dict[str, str] = {}  # address -> Flow SID, for inbound messages
         # (contact, flow address) -> the execution parked waiting for that contact's reply
         self.waiting_for_reply: dict[tuple[str, str], Execution] = {}
+        # Ended executions in the order they ended, for the ended-execution cap.
+        self.ended_order: dict[str, Execution] = {}
         self._sequence = itertools.count(1)
 
     # -- helpers ---------------------------------------------------------------------------
@@ -266,6 +269,7 @@ class AccountState:
             if execution.status == ACTIVE or execution.run is not None:
                 engine.stop(self, execution)
             del self.executions[execution.sid]
+            self.ended_order.pop(execution.sid, None)
             execution.steps = None
         flow.executions.clear()
         flow.active_executions.clear()
@@ -372,6 +376,10 @@ class AccountState:
         contact_sid = self.contacts.get(to)
         if contact_sid is None:
             contact_sid = self.contacts[to] = self.studio.sids.new(sids.CONTACT)
+            if len(self.contacts) > self.studio.contact_limit:  # the oldest addresses are forgotten
+                self.contacts = dict(
+                    itertools.islice(self.contacts.items(), _excess(self.contacts, self.studio.contact_limit), None)
+                )
         now = self._now()
         execution = Execution(
             sid=self.studio.sids.new(sids.EXECUTION),
@@ -636,6 +644,34 @@ class AccountState:
         contact = execution.addresses
         if flow.active_by_contact.get(contact) is execution:
             del flow.active_by_contact[contact]
+        self.ended_order[execution.sid] = execution
+        if len(self.ended_order) > self.studio.ended_execution_limit:
+            self.drop_oldest_ended_executions()
+
+    def drop_oldest_ended_executions(self) -> list[Execution]:
+        """The ended-execution cap (`MOCKSTUDIO_ENDED_EXECUTION_LIMIT`): drop the executions
+        that ended first, with their steps, from every index, so that at most the limit
+        remain; active executions are never dropped. Dropped in batches of 1% of the limit
+        (the count then stays between 99% and 100% of it), so each index is rewritten once
+        per batch: O(1) amortised per ended execution. Returns what was dropped (for a
+        persistent store to forget them too)."""
+        excess = _excess(self.ended_order, self.studio.ended_execution_limit)
+        if excess <= 0:
+            return []
+        dropped = list(itertools.islice(self.ended_order.values(), excess))
+        self.ended_order = dict(itertools.islice(self.ended_order.items(), excess, None))
+        by_flow: dict[str, list[int]] = {}
+        for execution in dropped:
+            by_flow.setdefault(execution.flow_sid, []).append(execution.key)
+            if self.executions.get(execution.sid) is execution:
+                del self.executions[execution.sid]
+            execution.steps = None
+        for flow_sid, keys in by_flow.items():
+            flow = self.flows.get(flow_sid)
+            if flow is not None:
+                flow.executions.remove_many(keys)
+                flow.ended_executions.remove_many(keys)
+        return dropped
 
     def delete_execution(self, flow_sid: str, sid: str) -> None:
         """Deletes the execution and its steps, whatever its status (allowed for active
@@ -645,6 +681,7 @@ class AccountState:
         flow = self.flows[execution.flow_sid]
         self.studio.engine.stop(self, execution)
         del self.executions[sid]
+        self.ended_order.pop(sid, None)
         flow.executions.remove(execution.key)
         (flow.active_executions if execution.status == ACTIVE else flow.ended_executions).remove(execution.key)
         contact = execution.addresses
@@ -677,6 +714,13 @@ class AccountState:
 
 
 _EMPTY_STEPS: SortedIndex[Step] = SortedIndex(BY_KEY)
+
+
+def _excess(store: dict[str, Any], limit: int) -> int:
+    """How many of the oldest entries a capped store over its limit drops: down to 99% of
+    the limit (exactly to it for limits under 100), so the store is rewritten once per
+    1% of the limit rather than once per entry."""
+    return len(store) - limit + limit // 100 if len(store) > limit else 0
 
 
 def _addresses(from_: str | None, to: str | None) -> tuple[str, str]:
@@ -802,10 +846,15 @@ class Studio:
         engine_config: EngineConfig | None = None,
         http: Any = None,
         default_account_sid: str | None = None,
+        ended_execution_limit: int | None = None,
+        contact_limit: int | None = None,
     ) -> None:
         self.clock = clock
         self.sids = sid_factory
         self.accept_any_flow = accept_any_flow
+        # Per-account caps on stores that grow with use (None: unbounded).
+        self.ended_execution_limit = ended_execution_limit or sys.maxsize
+        self.contact_limit = contact_limit or sys.maxsize
         self.lock = threading.RLock()
         self._account_seeds = list(accounts)
         # The account the control plane acts on when a request names none.
@@ -855,3 +904,7 @@ class Studio:
         if not hmac.compare_digest(password.encode(), secret.encode()):
             return None
         return self.accounts.get(account_sid)
+
+    def close(self) -> None:
+        """Release what the state holds open; called once at shutdown (the app's lifespan).
+        Nothing to release for in-memory state: the hook for a persistent store."""

@@ -15,7 +15,7 @@ from types import TracebackType
 import uvicorn
 
 from .api import create_app
-from .app_factory import build_studio
+from .app_factory import app_options, build_studio
 from .clock import Clock, ManualClock
 from .settings import Settings
 from .sids import SidFactory
@@ -46,9 +46,7 @@ class MockStudioServer:
         self.settings = settings or Settings()
         self.clock = clock if clock is not None else ManualClock()
         self.studio: Studio = build_studio(self.settings, clock=self.clock, sid_factory=sid_factory)
-        self.app = create_app(
-            self.studio, public_url=self.settings.public_url, max_body_bytes=self.settings.max_body_bytes
-        )
+        self.app = create_app(self.studio, **app_options(self.settings))
         self.host = host
         self.port = _free_port(host)
         self._server = uvicorn.Server(
@@ -86,7 +84,7 @@ class MockStudioServer:
     def reset(self) -> None:
         with self.studio.lock:
             self.studio.reset()
-        self.app.state.runtime.auth_cache.clear()
+        self.app.state.runtime.reset()  # the journal, fault rules, rate-limit windows, cached credentials
 
     def __enter__(self) -> MockStudioServer:
         return self.start()

@@ -19,7 +19,11 @@ from ..errors import InvalidParameter, MethodNotAllowed, NotFound, TwilioError
 from ..studio import Studio
 from . import render
 from .auth import authenticate
-from .routes import control, executions, flows, steps
+from .edge import TwilioEdge
+from .faults import FaultBook
+from .journal import Journal
+from .ratelimit import ExecutionRateLimit
+from .routes import control, executions, flows, steps, verification
 from .runtime import Runtime
 
 __all__ = ["create_app"]
@@ -46,15 +50,30 @@ def _lifespan(studio: Studio) -> object:
         try:
             yield
         finally:
+            # Shutdown (SIGTERM included): uvicorn has let in-flight requests finish.
             ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await ticker
-            await engine.http.aclose()
+            try:
+                await engine.http.aclose()
+            finally:
+                close = getattr(studio, "close", None)
+                if close is not None:
+                    close()  # e.g. a state file
 
     return lifespan
 
 
-def create_app(studio: Studio, *, public_url: str | None = None, max_body_bytes: int = 1 << 20) -> FastAPI:
+def create_app(
+    studio: Studio,
+    *,
+    public_url: str | None = None,
+    max_body_bytes: int = 1 << 20,
+    journal_limit: int = 1_000,
+    fault_limit: int = 1_000,
+    rate_limit: bool = False,
+    admin_token: str | None = None,
+) -> FastAPI:
     """Build an app over `studio`. Tests build as many as they like."""
     app = FastAPI(
         title="mockstudio",
@@ -67,16 +86,25 @@ def create_app(studio: Studio, *, public_url: str | None = None, max_body_bytes:
         redirect_slashes=False,  # SDKs do not follow redirects; Twilio answers 404
         lifespan=_lifespan(studio),  # type: ignore[arg-type]
     )
-    app.state.runtime = Runtime(
+    rt = app.state.runtime = Runtime(
         studio=studio,
         public_url=public_url.rstrip("/") if public_url else None,
         max_body_bytes=max_body_bytes,
+        journal=Journal(journal_limit),
+        faults=FaultBook(fault_limit),
+        rate_limit=ExecutionRateLimit() if rate_limit else None,
+        admin_token=admin_token or None,
     )
     # Flows' literal sub-paths first, then the SID routes (Validate must precede {Sid}).
     for table in (executions.router, steps.router, flows.router):
         app.router.routes.extend(table.routes)
+        rt.journal.route_paths.update((route.endpoint, route.path) for route in table.routes)
+    app.include_router(control.health_router)
     app.include_router(control.router)
+    app.include_router(verification.router)
     _install_error_handlers(app)
+    # Inside the exception handlers' middleware, so it sees their responses' statuses.
+    app.add_middleware(TwilioEdge, runtime=rt)
     return app
 
 
@@ -85,7 +113,10 @@ def _error(error: TwilioError, request: Request) -> Response:
         path = request.url.path
         relative = path[len(_API_PREFIX) :] if path.startswith(_API_PREFIX + "/") else path
         error.message = f"The requested resource {relative[:256]} was not found"
-    headers = {"WWW-Authenticate": 'Basic realm="Twilio API"'} if error.status == 401 else None
+    # Errors of the HTTP layer carry their own headers (Retry-After, a Bearer challenge).
+    headers: dict[str, str] | None = getattr(error, "headers", None)
+    if headers is None and error.status == 401:
+        headers = {"WWW-Authenticate": 'Basic realm="Twilio API"'}
     return render.TwilioJSON(render.error_body(error), status_code=error.status, headers=headers)
 
 

@@ -10,6 +10,7 @@ from starlette.requests import Request
 
 from ..errors import Unauthorized
 from ..studio import AccountState
+from .journal import ACCOUNT_KEY
 from .runtime import runtime
 
 __all__ = ["authenticate", "decode_basic"]
@@ -47,6 +48,7 @@ def authenticate(request: Request) -> AccountState:
     if account_sid is not None:
         account = rt.studio.accounts.get(account_sid)
         if account is not None:
+            request.scope[ACCOUNT_KEY] = account_sid
             return account
     credentials = decode_basic(header)
     account = rt.studio.authenticate(*credentials) if credentials else None
@@ -55,4 +57,5 @@ def authenticate(request: Request) -> AccountState:
     if len(rt.auth_cache) >= _CACHE_LIMIT:
         rt.auth_cache.clear()
     rt.auth_cache[header] = account.sid
+    request.scope[ACCOUNT_KEY] = account.sid
     return account

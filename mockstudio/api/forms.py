@@ -10,9 +10,14 @@ from starlette.requests import Request
 
 from ..errors import InvalidParameter, PayloadTooLarge
 from ..paging import PageRequest, parse_page_request
+from .journal import FORM_KEY
 from .runtime import runtime
 
 __all__ = ["Form", "page_request", "read_form"]
+
+# Larger bodies are journaled with each value cut to this many characters.
+_JOURNAL_BODY_BYTES = 16 * 1024
+_JOURNAL_VALUE_CHARS = 1024
 
 
 class Form:
@@ -35,6 +40,18 @@ class Form:
 
     def __contains__(self, name: str) -> bool:
         return name in self._fields
+
+    def pairs(self) -> list[tuple[str, str]]:
+        return [(name, value) for name, values in self._fields.items() for value in values]
+
+    def abridged(self, chars: int) -> Form:
+        """A copy with every value longer than `chars` cut, saying how long it was."""
+        return Form(
+            [
+                (name, value if len(value) <= chars else f"{value[:chars]}... ({len(value)} characters)")
+                for name, value in self.pairs()
+            ]
+        )
 
 
 async def read_body(request: Request) -> bytes:
@@ -61,10 +78,19 @@ async def read_form(request: Request) -> Form:
             data = await request.form()
         except Exception:  # python-multipart raises several types for malformed bodies
             raise InvalidParameter("The request body is not valid multipart/form-data") from None
-        return Form([(k, v) for k, v in data.multi_items() if not isinstance(v, UploadFile)])
+        form = Form([(k, v) for k, v in data.multi_items() if not isinstance(v, UploadFile)])
+        _journal(request, form, len(request._body))
+        return form
     body = await read_body(request)
     text = body.decode("utf-8", errors="replace")
-    return Form(parse_qsl(text, keep_blank_values=True))
+    form = Form(parse_qsl(text, keep_blank_values=True))
+    _journal(request, form, len(body))
+    return form
+
+
+def _journal(request: Request, form: Form, size: int) -> None:
+    # Cheap: the journal keeps this very object, unless the body was large.
+    request.scope[FORM_KEY] = form if size <= _JOURNAL_BODY_BYTES else form.abridged(_JOURNAL_VALUE_CHARS)
 
 
 def page_request(request: Request) -> PageRequest:

@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from starlette.requests import Request
 
 from ..studio import Studio
+from .faults import FaultBook
+from .journal import Journal
+from .ratelimit import ExecutionRateLimit
 
 __all__ = ["Runtime", "runtime"]
 
@@ -16,8 +19,21 @@ class Runtime:
     studio: Studio
     public_url: str | None  # e.g. "https://mock.example:8443"; None: the request's own host
     max_body_bytes: int
+    journal: Journal = field(default_factory=lambda: Journal(1_000))
+    faults: FaultBook = field(default_factory=lambda: FaultBook(1_000))
+    rate_limit: ExecutionRateLimit | None = None  # None: Studio's REST limit not enforced
+    admin_token: str | None = None  # None: the control plane is open
     # Authorization header -> Account SID, for headers that authenticated before.
     auth_cache: dict[bytes, str] = field(default_factory=dict)
+
+    def reset(self, account_sid: str | None = None) -> None:
+        """What `POST /_mockstudio/reset` forgets besides the state: the journal, the fault
+        rules and the rate-limit windows (all, or one account's), and cached credentials."""
+        self.auth_cache.clear()
+        self.journal.clear(account_sid)
+        self.faults.clear(account_sid)
+        if self.rate_limit is not None:
+            self.rate_limit.clear(account_sid)
 
 
 def runtime(request: Request) -> Runtime:

@@ -47,6 +47,7 @@ class EngineConfig:
     # Event taken by simulated widgets (voice, Flex, ...) by type; default: their first event.
     default_events: dict[str, str] = field(default_factory=dict)
     message_limit: int = 10_000
+    script_limit: int = 1_000  # scripted widgets kept, all accounts together (oldest dropped)
 
 
 @dataclass(slots=True, eq=False)
@@ -89,7 +90,7 @@ class Engine:
         self._liquid: StudioLiquid | None = None
         self.http = http or OutboundHttp()
         self.messages = MessageLog(self.config.message_limit)
-        self.scripts = ScriptBook()
+        self.scripts = ScriptBook(self.config.script_limit)
         self.loop: asyncio.AbstractEventLoop | None = None
         self._private_loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[None]] = set()

@@ -2,7 +2,8 @@
 docs (`/docs`). Not part of Twilio's API, so its shapes are ours.
 
 Per-account routes act on the account whose credentials the request carries (HTTP Basic,
-as for the Twilio API), or on the default account when it carries none."""
+as for the Twilio API), or on the default account when it carries none. With
+`MOCKSTUDIO_ADMIN_TOKEN` set, every route but health also requires that token (admin.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 import orjson
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
@@ -26,19 +27,23 @@ from ...engine.widgets import WIDGETS
 from ...errors import InvalidParameter, MissingParameter, NotFound, TwilioError
 from ...models import ACTIVE
 from ...studio import AccountState
+from ..admin import require_admin_token
 from ..auth import authenticate
 from ..forms import read_body
 from ..runtime import runtime
 from .deps import RuntimeDep
 
-__all__ = ["router"]
+__all__ = ["health_router", "router"]
 
-router = APIRouter(prefix="/_mockstudio", tags=["control plane"])
+router = APIRouter(prefix="/_mockstudio", tags=["control plane"], dependencies=[Depends(require_admin_token)])
+health_router = APIRouter(prefix="/_mockstudio", tags=["control plane"])  # never needs the admin token
 
 
 def _account(request: Request) -> AccountState:
-    for name, _ in request.scope["headers"]:
-        if name == b"authorization":
+    """The account named by HTTP Basic credentials, or the default one. Another scheme in
+    `Authorization` (the admin token as `Bearer`) names none."""
+    for name, value in request.scope["headers"]:
+        if name == b"authorization" and value.lstrip()[:6].lower() == b"basic ":
             return authenticate(request)
     studio = runtime(request).studio
     return studio.accounts[studio.default_account_sid]
@@ -70,7 +75,7 @@ class ResetResult(BaseModel):
     reset: str  # "all" or the Account SID that was reset
 
 
-@router.get("/health", summary="Liveness for container healthchecks (no auth)")
+@health_router.get("/health", summary="Liveness for container healthchecks (no auth, no admin token)")
 async def health() -> Health:
     return Health(status="ok", version=__version__)
 
@@ -81,7 +86,7 @@ async def reset(
     account_sid: Annotated[str | None, Query(description="Reset only this account")] = None,
 ) -> ResetResult:
     rt.studio.reset(account_sid)
-    rt.auth_cache.clear()
+    rt.reset(account_sid)
     return ResetResult(reset=account_sid or "all")
 
 

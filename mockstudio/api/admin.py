@@ -1,0 +1,63 @@
+"""The control plane's optional token (`MOCKSTUDIO_ADMIN_TOKEN`).
+
+Unset (the default), `/_mockstudio/*` is open: fine for local use, as the server listens
+on 127.0.0.1 unless told otherwise. Set, every control-plane route but
+`/_mockstudio/health` requires the token, in `X-Mockstudio-Admin-Token: <token>` or
+`Authorization: Bearer <token>`, compared in constant time. The control plane picks the
+account it acts on from HTTP Basic credentials in `Authorization` (the default account
+without them), so a request for another account sends the token in
+`X-Mockstudio-Admin-Token` and the account's credentials in `Authorization: Basic`."""
+
+from __future__ import annotations
+
+import hmac
+from typing import ClassVar
+
+from starlette.requests import Request
+
+from ..errors import TwilioError
+from .runtime import runtime
+
+__all__ = ["ADMIN_TOKEN_HEADER", "AdminTokenRequired", "admin_token_of", "require_admin_token"]
+
+ADMIN_TOKEN_HEADER = b"x-mockstudio-admin-token"
+
+
+class AdminTokenRequired(TwilioError):
+    """401/20003 in Twilio's shape, like every other error of the server."""
+
+    status = 401
+    code = 20003
+    headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": 'Bearer realm="mockstudio control plane"'}
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Authenticate: this control plane requires the admin token "
+            "(X-Mockstudio-Admin-Token: <token>, or Authorization: Bearer <token>)"
+        )
+
+
+def admin_token_of(headers: list[tuple[bytes, bytes]]) -> bytes | None:
+    """The token a request carries: X-Mockstudio-Admin-Token first, else a Bearer
+    Authorization."""
+    bearer = None
+    for name, value in headers:
+        if name == ADMIN_TOKEN_HEADER:
+            return value.strip()
+        if name == b"authorization":
+            scheme, _, rest = value.strip().partition(b" ")
+            if scheme.lower() == b"bearer":
+                bearer = rest.strip()
+    return bearer
+
+
+def require_admin_token(request: Request) -> None:
+    """A dependency of every control-plane route except health."""
+    expected = runtime(request).admin_token
+    if expected is None:
+        return
+    provided = admin_token_of(request.scope["headers"])
+    # compare_digest takes time independent of where the values differ (its length
+    # check aside, which only tells the token's length).
+    if provided is None or not hmac.compare_digest(provided, expected.encode()):
+        raise AdminTokenRequired()
