@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 __all__ = ["AdjustableClock", "Clock", "ManualClock", "SystemClock", "VirtualClock"]
@@ -56,14 +57,26 @@ class VirtualClock:
     def __init__(self) -> None:
         self._offset = 0.0
         self._lock = threading.Lock()
+        # Told the new offset after each move (the state file keeps it).
+        self.on_move: Callable[[float], None] | None = None
 
     def now(self) -> float:
         return time.time() + self._offset
 
+    @property
+    def offset(self) -> float:
+        return self._offset
+
     def set(self, value: float) -> None:
         with self._lock:
             self._offset = value - time.time()
+        self._moved()
 
     def advance(self, seconds: float) -> None:
         with self._lock:
             self._offset += seconds
+        self._moved()
+
+    def _moved(self) -> None:
+        if self.on_move is not None:
+            self.on_move(self._offset)

@@ -4,7 +4,12 @@ bounded (oldest dropped first)."""
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..persistence import Store
 
 __all__ = ["Message", "MessageLog"]
 
@@ -25,11 +30,22 @@ class Message:
 
 
 class MessageLog:
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, store: Store | None = None) -> None:
         self.limit = limit
+        self.store = store  # the state file, if any
         self._messages: dict[str, deque[Message]] = {}
 
     def add(self, message: Message) -> None:
+        self._append(message)
+        if self.store is not None:
+            self.store.message_added(message)
+
+    def restore(self, messages: Iterable[Message]) -> None:
+        """Messages loaded from the state file (oldest first)."""
+        for message in messages:
+            self._append(message)
+
+    def _append(self, message: Message) -> None:
         log = self._messages.get(message.account_sid)
         if log is None:
             log = self._messages[message.account_sid] = deque(maxlen=self.limit)
@@ -59,3 +75,5 @@ class MessageLog:
             self._messages.clear()
         else:
             self._messages.pop(account_sid, None)
+        if self.store is not None:
+            self.store.messages_cleared(account_sid)
