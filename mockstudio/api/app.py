@@ -19,7 +19,7 @@ from ..errors import InvalidParameter, MethodNotAllowed, NotFound, TwilioError
 from ..studio import Studio
 from . import render
 from .auth import authenticate
-from .edge import TwilioEdge
+from .edge import edge_route, record_unrouted
 from .faults import FaultBook
 from .journal import Journal
 from .ratelimit import ExecutionRateLimit
@@ -97,14 +97,11 @@ def create_app(
     )
     # Flows' literal sub-paths first, then the SID routes (Validate must precede {Sid}).
     for table in (executions.router, steps.router, flows.router):
-        app.router.routes.extend(table.routes)
-        rt.journal.route_paths.update((route.endpoint, route.path) for route in table.routes)
+        app.router.routes.extend(edge_route(route, rt) for route in table.routes)
     app.include_router(control.health_router)
     app.include_router(control.router)
     app.include_router(verification.router)
     _install_error_handlers(app)
-    # Inside the exception handlers' middleware, so it sees their responses' statuses.
-    app.add_middleware(TwilioEdge, runtime=rt)
     return app
 
 
@@ -137,6 +134,13 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error(exc, request)
 
     async def http_error(request: Request, exc: Exception) -> Response:
+        # Routing errors: no endpoint ran, so the journal hears of /v2 ones here.
+        response = routing_error(request, exc)
+        if request.scope["path"].startswith(_API_PREFIX + "/"):
+            record_unrouted(request, response.status_code)
+        return response
+
+    def routing_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         error: TwilioError
         if exc.status_code == 405:

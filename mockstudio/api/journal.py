@@ -1,10 +1,10 @@
 """The request journal: every Twilio-API request (`/v2/...`) the server answered, newest
 last, in a bounded deque (the oldest are dropped past the limit).
 
-Recording is on the hot path, so it stores one tuple of what the request already carries
-(the endpoint the router matched, the form `read_form` parsed, the account `authenticate`
-found, all left in the ASGI scope by those steps) and everything else is worked out only
-when the journal is read."""
+Recording is on the hot path (edge.py), so it stores one tuple of what the request already
+carries (the form `read_form` parsed and the account `authenticate` found, both left in the
+ASGI scope by those steps) and everything else is worked out only when the journal is
+read."""
 
 from __future__ import annotations
 
@@ -61,8 +61,10 @@ class Journal:
         self.enabled = limit > 0
         self._entries: deque[tuple[Any, ...]] = deque(maxlen=max(limit, 1))
         self._ids = itertools.count(1)
-        self.recorded = 0  # since the last clear, including those dropped
-        # Endpoint -> its route's path template (the router leaves the endpoint in the scope).
+        self._last_id_cleared = 0  # the last id issued before the journal was last cleared
+        self._removed = 0  # entries removed since by clearing one account's
+        # Endpoint -> its route's path template, for requests the router matched by path
+        # but not by method (the endpoint is in their scope, though it never ran).
         self.route_paths: dict[Any, str] = {}
 
     def record(
@@ -71,9 +73,9 @@ class Journal:
         status: int,
         time: float,
         duration: float,
+        route: str | None,
         fault_id: int | None,
     ) -> None:
-        self.recorded += 1
         self._entries.append(
             (
                 next(self._ids),
@@ -85,7 +87,7 @@ class Journal:
                 status,
                 time,
                 duration,
-                scope.get("endpoint"),
+                route,
                 fault_id,
             )
         )
@@ -95,22 +97,25 @@ class Journal:
 
     @property
     def dropped(self) -> int:
-        return self.recorded - len(self._entries)
+        """Requests recorded since the last clear that no longer fit."""
+        last_id = self._entries[-1][_ID] if self._entries else self._last_id_cleared
+        return last_id - self._last_id_cleared - self._removed - len(self._entries)
 
     def clear(self, account_sid: str | None = None) -> None:
-        if account_sid is None:
-            self._entries.clear()
-            self.recorded = 0
-            return
-        kept = [e for e in self._entries if e[_ACCOUNT] != account_sid]
-        self.recorded -= len(self._entries) - len(kept)
+        """Forget every entry, or one account's. The deque stays the same object: the
+        recorders hold its `append`."""
+        kept = [] if account_sid is None else [e for e in self._entries if e[_ACCOUNT] != account_sid]
+        if kept:
+            self._removed += len(self._entries) - len(kept)
+        else:  # nothing left: counting starts again
+            self._last_id_cleared = self._entries[-1][_ID] if self._entries else self._last_id_cleared
+            self._removed = 0
         self._entries.clear()
         self._entries.extend(kept)
 
     def find(self, where: JournalFilter) -> list[dict[str, Any]]:
         """Matching entries, oldest first, as JSON-ready dicts."""
-        paths = self.route_paths
-        return [_render(entry, paths) for entry in self._entries if where.accepts(entry)]
+        return [_render(entry) for entry in self._entries if where.accepts(entry)]
 
 
 def iso_time(seconds: float) -> str:
@@ -131,9 +136,8 @@ def _fields(pairs: Iterable[tuple[str, str]]) -> dict[str, str | list[str]]:
     return out
 
 
-def _render(entry: tuple[Any, ...], route_paths: dict[Any, str]) -> dict[str, Any]:
+def _render(entry: tuple[Any, ...]) -> dict[str, Any]:
     form: Form | None = entry[_FORM]
-    endpoint = entry[_ROUTE]
     query = entry[_QUERY].decode("latin-1")
     return {
         "id": entry[_ID],
@@ -145,6 +149,6 @@ def _render(entry: tuple[Any, ...], route_paths: dict[Any, str]) -> dict[str, An
         "status": entry[_STATUS],
         "time": iso_time(entry[_TIME]),
         "duration_ms": round(entry[_DURATION] * 1000, 3),
-        "matched_route": None if endpoint is None else route_paths.get(endpoint, "?"),
+        "matched_route": entry[_ROUTE],
         "fault_id": entry[_FAULT],
     }
