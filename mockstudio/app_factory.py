@@ -11,6 +11,7 @@ from .clock import Clock, VirtualClock
 from .engine.http import OutboundHttp
 from .engine.runner import EngineConfig
 from .fixtures import Fixtures, load_bundled, load_directory
+from .persistence import SqliteStore, open_store
 from .settings import Settings
 from .sids import RandomSids, SidFactory
 from .studio import AccountSeed, Studio
@@ -19,11 +20,30 @@ __all__ = ["app_options", "build_app", "build_studio"]
 
 
 def build_studio(settings: Settings, *, clock: Clock | None = None, sid_factory: SidFactory | None = None) -> Studio:
-    """Raises FixtureError for an invalid fixture file."""
+    """Raises FixtureError for an invalid fixture file, StateFileError for a state file
+    that cannot be used (left untouched)."""
     fixtures = Fixtures(AccountSeed(settings.account_sid, settings.auth_token, friendly_name="Default account"))
     load_bundled(fixtures)
     if settings.fixtures is not None:
         load_directory(fixtures, settings.fixtures)
+    store = None
+    if settings.state_file is not None:
+        store = open_store(settings.state_file, message_limit=settings.message_limit)
+    try:
+        return _studio(settings, fixtures, clock, sid_factory, store)
+    except BaseException:
+        if store is not None:
+            store.close(discard=True)  # writes nothing, releases the file's lock
+        raise
+
+
+def _studio(
+    settings: Settings,
+    fixtures: Fixtures,
+    clock: Clock | None,
+    sid_factory: SidFactory | None,
+    store: SqliteStore | None,
+) -> Studio:
     return Studio(
         clock=clock or VirtualClock(),
         sid_factory=sid_factory or RandomSids(),
@@ -39,6 +59,7 @@ def build_studio(settings: Settings, *, clock: Clock | None = None, sid_factory:
         http=OutboundHttp(mode=settings.http_mode, redirect_to=settings.http_redirect),
         ended_execution_limit=settings.ended_execution_limit,
         contact_limit=settings.contact_limit,
+        store=store,
     )
 
 

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from . import __version__
 from .errors import TwilioError
 from .fixtures import FixtureError
+from .persistence import StateFileError
 from .settings import ENV_PREFIX, Settings, SettingsError, unknown_environment_variables
 
 if TYPE_CHECKING:  # the run/validate machinery loads only for those commands (startup time)
@@ -184,6 +185,13 @@ def _add_serve_options(parser: argparse.ArgumentParser) -> None:
         help=f"enforce Studio's 20 new REST executions per second per account: 429/20429 (${env}RATE_LIMIT)",
     )
     parser.add_argument(
+        "--state-file",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help=f"SQLite file that keeps the state across restarts, created if absent (${env}STATE_FILE)",
+    )
+    parser.add_argument(
         "--log-level",
         default=None,
         choices=["critical", "error", "warning", "info", "debug"],
@@ -225,6 +233,9 @@ def _banner(settings: Settings, app: Any, port: int) -> str:
             lines.append(f"  flow {flow.sid} ({flow.friendly_name}) in {account.sid}")
     if settings.accept_any_flow:
         lines.append("  --accept-any-flow: unknown well-formed Flow SIDs are created on first use")
+    if settings.state_file is not None:
+        restored = getattr(studio.store, "restored_executions", 0)
+        lines.append(f"  state file: {settings.state_file} (kept across restarts; {restored} executions restored)")
     if settings.rate_limit:
         lines.append("  --rate-limit: 20 new REST executions per second per account, then 429/20429")
     if settings.admin_token:
@@ -318,13 +329,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "public_url": args.public_url,
         "accept_any_flow": args.accept_any_flow,
         "rate_limit": args.rate_limit,
+        "state_file": args.state_file,
         "log_level": args.log_level,
         "access_log": args.access_log,
     }
     try:
         settings = load_settings(overrides)
         return serve(settings)
-    except (SettingsError, FixtureError) as exc:
+    except (SettingsError, FixtureError, StateFileError) as exc:
         print(f"mockstudio: cannot start: {exc}", file=sys.stderr)
         return 2
 

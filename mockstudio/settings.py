@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     rate_limit: bool = Field(
         False, description="Enforce Studio's REST limit: 20 new executions per second per account (429/20429)"
     )
+    state_file: Path | None = Field(
+        None, description="SQLite file that keeps the state across restarts (default: state in memory only)"
+    )
     admin_token: str | None = Field(
         None, description="Token the control plane requires (except /_mockstudio/health); unset: open"
     )

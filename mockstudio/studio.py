@@ -36,6 +36,7 @@ from .errors import (
 )
 from .models import ACTIVE, BY_KEY, DRAFT, ENDED, PUBLISHED, Execution, Flow, FlowRevision, Step
 from .paging import Page, PageRequest, SortedIndex
+from .persistence import Store, batched
 from .reaper import release_later
 
 __all__ = ["AccountSeed", "AccountState", "FlowSeed", "Studio", "check_flow_definition", "definition_problems"]
@@ -102,7 +103,10 @@ class AccountState:
         if flow is not None:
             return flow
         if self.studio.accept_any_flow and sids.is_sid(flow_sid, sids.FLOW):
-            return self.add_flow(FlowSeed(flow_sid, self.sid, f"Auto-created flow {flow_sid}", inert_definition()))
+            flow = self.add_flow(FlowSeed(flow_sid, self.sid, f"Auto-created flow {flow_sid}", inert_definition()))
+            if self.studio.store is not None:
+                self.studio.store.flow_saved(flow)
+            return flow
         known = ", ".join(f"{f.sid} ({f.friendly_name})" for f in self.flows.values()) or "none"
         log.warning(
             "Flow %s not found in account %s; its flows are: %s (add it to a fixture, or run with --accept-any-flow)",
@@ -225,7 +229,10 @@ class AccountState:
         status = flow_status(status)
         parsed = check_flow_definition(definition)
         sid = self.studio.sids.new(sids.FLOW)
-        return self._new_flow(sid, friendly_name, parsed, status, commit_message or None, [])
+        flow = self._new_flow(sid, friendly_name, parsed, status, commit_message or None, [])
+        if self.studio.store is not None:
+            self.studio.store.flow_saved(flow)
+        return flow
 
     def update_flow(
         self,
@@ -258,8 +265,11 @@ class AccountState:
         now = self._now()
         flow.add_revision(self._revision(flow, name, parsed, status, message, [], now))
         flow.date_updated = now
+        if self.studio.store is not None:
+            self.studio.store.flow_saved(flow)
         return flow
 
+    @batched
     def delete_flow(self, sid: str) -> None:
         """DeleteFlow: the flow, its revisions and all its executions (active ones stop
         where they are, as if deleted one by one), and the addresses bound to it."""
@@ -279,6 +289,10 @@ class AccountState:
         self.flow_index.remove(flow.key)
         for number in [n for n, bound in self.numbers.items() if bound == flow.sid]:
             del self.numbers[number]
+            if self.studio.store is not None:
+                self.studio.store.number_bound(self, number, None)
+        if self.studio.store is not None:
+            self.studio.store.flow_deleted(flow)
 
     def list_flow_revisions(self, sid: str, request: PageRequest) -> tuple[Flow, Page[FlowRevision]]:
         """ListFlowRevision: newest revision first."""
@@ -333,10 +347,13 @@ class AccountState:
         if not test_users:
             raise MissingParameter("TestUsers")
         flow.test_users = list(dict.fromkeys(user for user in test_users if user))
+        if self.studio.store is not None:
+            self.studio.store.flow_saved(flow)
         return flow
 
     # -- Executions ---------------------------------------------------------------------------
 
+    @batched
     def create_execution(self, flow_sid: str, to: str | None, from_: str | None, parameters: str | None) -> Execution:
         flow = self._flow(flow_sid)
         if not to:
@@ -376,6 +393,8 @@ class AccountState:
         contact_sid = self.contacts.get(to)
         if contact_sid is None:
             contact_sid = self.contacts[to] = self.studio.sids.new(sids.CONTACT)
+            if self.studio.store is not None:
+                self.studio.store.contact_added(self, to, contact_sid)
             if len(self.contacts) > self.studio.contact_limit:  # the oldest addresses are forgotten
                 self.contacts = dict(
                     itertools.islice(self.contacts.items(), _excess(self.contacts, self.studio.contact_limit), None)
@@ -400,6 +419,8 @@ class AccountState:
         flow.active_executions.add(execution.key, execution)
         if exclusive:
             flow.active_by_contact[execution.addresses] = execution
+        if self.studio.store is not None:
+            self.studio.store.execution_created(execution)
         return execution
 
     def _start(
@@ -448,14 +469,20 @@ class AccountState:
             }
         )
 
+        on_end = self.subflow_on_end(parent)
+        self._start(child, flow_revision, "incomingParent", parent_step_sid=parent_step_sid, on_end=on_end)
+        return child
+
+    def subflow_on_end(self, parent: Execution) -> Any:
+        """What a subflow's child calls when it stops: resumes the parent."""
+
         def on_end(ended: Execution, completed: bool) -> None:
             if completed:
                 self.studio.engine.resume(self, parent, "completed", dict(ended.variables or {}))
             else:
                 self.studio.engine.resume(self, parent, "failed", {})
 
-        self._start(child, flow_revision, "incomingParent", parent_step_sid=parent_step_sid, on_end=on_end)
-        return child
+        return on_end
 
     # -- inbound messages and waiting executions ------------------------------------------------
 
@@ -470,7 +497,10 @@ class AccountState:
     def bind_number(self, number: str, flow_sid: str) -> None:
         self.fetch_flow(flow_sid)
         self.numbers[number] = flow_sid
+        if self.studio.store is not None:
+            self.studio.store.number_bound(self, number, flow_sid)
 
+    @batched
     def receive_message(
         self, from_: str | None, to: str | None, body: str, extra: dict[str, str] | None = None
     ) -> tuple[Execution, str, str]:
@@ -494,6 +524,7 @@ class AccountState:
         self._log_inbound(sid, from_, to, body, execution)
         return execution, action, sid
 
+    @batched
     def receive_conversation_message(
         self, from_: str | None, to: str | None, body: str, extra: dict[str, str] | None = None
     ) -> tuple[Execution, str, str]:
@@ -520,6 +551,7 @@ class AccountState:
         self._log_inbound(sid, from_, to, body, execution)
         return execution, action, sid
 
+    @batched
     def receive_call(
         self, from_: str | None, to: str | None, extra: dict[str, str] | None = None
     ) -> tuple[Execution, str, str]:
@@ -621,6 +653,7 @@ class AccountState:
     def fetch_execution(self, flow_sid: str, sid: str) -> Execution:
         return self._execution(flow_sid, sid)
 
+    @batched
     def update_execution(self, flow_sid: str, sid: str, status: str | None) -> Execution:
         execution = self._execution(flow_sid, sid)
         if not status:
@@ -645,6 +678,8 @@ class AccountState:
         if flow.active_by_contact.get(contact) is execution:
             del flow.active_by_contact[contact]
         self.ended_order[execution.sid] = execution
+        if self.studio.store is not None:
+            self.studio.store.execution_changed(execution)
         if len(self.ended_order) > self.studio.ended_execution_limit:
             self.drop_oldest_ended_executions()
 
@@ -671,8 +706,11 @@ class AccountState:
             if flow is not None:
                 flow.executions.remove_many(keys)
                 flow.ended_executions.remove_many(keys)
+        if self.studio.store is not None:
+            self.studio.store.executions_deleted(dropped)
         return dropped
 
+    @batched
     def delete_execution(self, flow_sid: str, sid: str) -> None:
         """Deletes the execution and its steps, whatever its status (allowed for active
         ones: UNCONFIRMED in §J, chosen because it is the only way to free a contact
@@ -688,6 +726,8 @@ class AccountState:
         if flow.active_by_contact.get(contact) is execution:
             del flow.active_by_contact[contact]
         execution.steps = None
+        if self.studio.store is not None:
+            self.studio.store.execution_deleted(execution)
 
     def fetch_execution_context(self, flow_sid: str, sid: str) -> tuple[Execution, dict[str, Any]]:
         execution = self._execution(flow_sid, sid)
@@ -848,6 +888,7 @@ class Studio:
         default_account_sid: str | None = None,
         ended_execution_limit: int | None = None,
         contact_limit: int | None = None,
+        store: Store | None = None,
     ) -> None:
         self.clock = clock
         self.sids = sid_factory
@@ -862,36 +903,73 @@ class Studio:
         self._flow_seeds = list(flows)
         self.accounts: dict[str, AccountState] = {}
         self._credentials: dict[str, tuple[str, str]] = {}  # username -> (secret, account SID)
+        # The state file (persistence.py), told of every change; None: state in memory only.
+        self.store = store
         self.engine = Engine(self, engine_config, http)
-        self.reset()
+        if store is None:
+            self.reset()
+        else:
+            self._restore(store)
 
     def reset(self, account_sid: str | None = None) -> None:
         """Forget all state, or one account's, and reload the fixtures. The old state is
-        freed in the background (reaper.py), so a reset costs the same at any size."""
+        freed in the background (reaper.py), so a reset costs the same at any size (with a
+        state file, the file's rows are deleted too, in the same commit)."""
         with self.lock:
-            if account_sid is not None:
-                if account_sid not in self.accounts:
-                    raise NotFound(f"The requested resource /Accounts/{account_sid[:40]} was not found")
-                box: list[Any] = [self.accounts[account_sid]]
-                self.engine.clear(account_sid)
-                self._seed_account(next(a for a in self._account_seeds if a.sid == account_sid))
-                release_later(box)
-                return
-            box = [self.accounts, *self.engine.clear()]
-            self.accounts = {}
-            self._credentials = {}
-            for seed in self._account_seeds:
-                self._seed_account(seed)
-            release_later(box)
+            store = self.store
+            if store is not None:
+                store.hold()
+            try:
+                self._reset(account_sid)
+            finally:
+                if store is not None:
+                    store.release()
 
-    def _seed_account(self, seed: AccountSeed) -> None:
+    def _reset(self, account_sid: str | None) -> None:
+        if account_sid is not None:
+            if account_sid not in self.accounts:
+                raise NotFound(f"The requested resource /Accounts/{account_sid[:40]} was not found")
+            box: list[Any] = [self.accounts[account_sid]]
+            self.engine.clear(account_sid)
+            if self.store is not None:
+                self.store.reset(account_sid)
+            self._seed_account(next(a for a in self._account_seeds if a.sid == account_sid))
+            release_later(box)
+            return
+        box = [self.accounts, *self.engine.clear()]
+        if self.store is not None:
+            self.store.reset(None)
+        self.accounts = {}
+        self._credentials = {}
+        for seed in self._account_seeds:
+            self._seed_account(seed)
+        release_later(box)
+
+    def _restore(self, store: Store) -> None:
+        """Build the state from the fixtures and the state file (at startup)."""
+        with self.lock:
+            store.restore_clock(self.clock)
+            store.hold()
+            try:
+                for seed in self._account_seeds:
+                    self._seed_account(seed, restore=True)
+            except BaseException:
+                store.close(discard=True)  # a failed load writes nothing to the file
+                raise
+            finally:
+                store.release()
+
+    def _seed_account(self, seed: AccountSeed, *, restore: bool = False) -> None:
         account = self.accounts[seed.sid] = AccountState(self, seed)
         self._credentials[seed.sid] = (seed.auth_token, seed.sid)
         for key_sid, secret in seed.api_keys.items():
             self._credentials[key_sid] = (secret, seed.sid)
-        for flow in self._flow_seeds:
-            if flow.account_sid == seed.sid:
-                account.add_flow(flow)
+        flows = [flow for flow in self._flow_seeds if flow.account_sid == seed.sid]
+        if self.store is not None:  # the fixture flows, and with `restore` what the file holds
+            self.store.load_account(account, flows, fresh=not restore)
+            return
+        for flow in flows:
+            account.add_flow(flow)
 
     def authenticate(self, username: str, password: str) -> AccountState | None:
         """The account these Basic-auth credentials reach (Account SID + Auth Token, or
@@ -907,4 +985,7 @@ class Studio:
 
     def close(self) -> None:
         """Release what the state holds open; called once at shutdown (the app's lifespan).
-        Nothing to release for in-memory state: the hook for a persistent store."""
+        Commits and closes the state file, if any; nothing to do for in-memory state."""
+        with self.lock:
+            if self.store is not None:
+                self.store.close()

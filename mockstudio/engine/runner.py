@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from .. import sids
 from ..models import ACTIVE, BY_KEY, Execution, Step
 from ..paging import SortedIndex
+from ..persistence import batched, committing
 from .definition import FlowDefinition, State, parse_definition
 from .http import OutboundHttp
 from .messages import MessageLog
@@ -83,13 +84,27 @@ class RunState:
     pending_step_sid: str | None = None
 
 
+@dataclass(slots=True)
+class _Interrupted:
+    """An execution a restart found mid-run, to continue at the first timer tick (when the
+    server's event loop runs): from `state` with `outcome`, or by running `state` again
+    (outcome None); or to end, with `problem`, if it cannot continue."""
+
+    account: AccountState
+    execution: Execution
+    state: State | None
+    outcome: Outcome | None
+    step_sid: str | None = None
+    problem: str | None = None
+
+
 class Engine:
     def __init__(self, studio: Studio, config: EngineConfig | None = None, http: OutboundHttp | None = None) -> None:
         self.studio = studio
         self.config = config or EngineConfig()
         self._liquid: StudioLiquid | None = None
         self.http = http or OutboundHttp()
-        self.messages = MessageLog(self.config.message_limit)
+        self.messages = MessageLog(self.config.message_limit, studio.store)
         self.scripts = ScriptBook(self.config.script_limit)
         self.loop: asyncio.AbstractEventLoop | None = None
         self._private_loop: asyncio.AbstractEventLoop | None = None
@@ -97,6 +112,10 @@ class Engine:
         self._timers: list[tuple[float, Parked]] = []
         self._changed: asyncio.Condition | None = None
         self._definitions: dict[int, FlowDefinition] = {}
+        # With a state file only: executions resumed whose resume has not run yet (a crash
+        # then must not lose the reply), and those a restart found mid-run (persistence.py).
+        self._resuming: dict[str, tuple[str, str, Outcome, str | None]] = {}
+        self._interrupted: list[_Interrupted] = []
 
     @property
     def liquid(self) -> StudioLiquid:
@@ -195,6 +214,7 @@ class Engine:
         trigger = definition.states[definition.initial_state]
         self._spawn(self._advance(account, execution, trigger, Outcome(event)))
 
+    @batched
     def resume(self, account: AccountState, execution: Execution, event: str, payload: dict[str, Any] | None) -> bool:
         """Resume a parked execution with one of its widget's events; False if it is not
         parked (or the widget does not take that event)."""
@@ -213,6 +233,10 @@ class Engine:
             return True
         turn = self._turn(account, execution, parked.state)
         outcome = widget.resume(turn, event, parked.outputs, payload)
+        store = self.studio.store
+        if store is not None:
+            self._resuming[execution.sid] = (account.sid, parked.state.name, outcome, parked.step_sid)
+            store.execution_changed(execution)
         self._spawn(self._advance(account, execution, parked.state, outcome, step_sid=parked.step_sid))
         return True
 
@@ -226,6 +250,10 @@ class Engine:
             run.running = False
         account.forget_waiting(execution)
         execution.run = None
+        store = self.studio.store
+        if store is not None:
+            self._resuming.pop(execution.sid, None)
+            store.execution_changed(execution)
         self._notify()
         if run is not None and run.on_end is not None:
             on_end, run.on_end = run.on_end, None
@@ -233,9 +261,12 @@ class Engine:
 
     # -- time ------------------------------------------------------------------------------
 
+    @batched
     def fire_due_timers(self) -> int:
         """Resume every parked execution whose timeout is due on the clock; returns how
-        many fired."""
+        many fired. (First, continue executions a restart found mid-run.)"""
+        if self._interrupted:
+            self.resume_interrupted()
         now = self.studio.clock.now()
         fired = 0
         while self._timers and self._timers[0][0] <= now:
@@ -258,15 +289,108 @@ class Engine:
         if account_sid is None:
             retired = [self._timers, self.messages]
             self._timers = []
-            self.messages = MessageLog(self.config.message_limit)
+            self.messages = MessageLog(self.config.message_limit, self.studio.store)
             self.scripts.clear()
+            self._resuming.clear()
+            self._interrupted.clear()
         else:
             self._timers = [t for t in self._timers if t[1].execution.account_sid != account_sid]
             heapq.heapify(self._timers)
             self.scripts.clear(account_sid)
             self.messages.clear(account_sid)
+            self._resuming = {sid: r for sid, r in self._resuming.items() if r[0] != account_sid}
+            self._interrupted = [i for i in self._interrupted if i.account.sid != account_sid]
         self._definitions.clear()
         return retired
+
+    # -- the state file (persistence.py) ---------------------------------------------------
+
+    def run_record(self, execution: Execution) -> dict[str, Any] | None:
+        """What the state file keeps of the execution's run state (plain JSON), None once
+        it has stopped: where it is parked, or the resume it has not run yet."""
+        run: RunState | None = execution.run
+        if run is None:
+            return None
+        record: dict[str, Any] = {"steps": run.step_count, "last": run.last_widget, "repeats": run.repeats}
+        if run.parent_step_sid is not None:
+            record["parent_step"] = run.parent_step_sid
+        parked = run.parked
+        if parked is not None:
+            record["parked"] = [parked.state.name, parked.outputs, parked.due, parked.timeout_event, parked.step_sid]
+        elif (resuming := self._resuming.get(execution.sid)) is not None:
+            _, name, outcome, step_sid = resuming
+            record["resume"] = [name, outcome.event, outcome.outputs, outcome.variables, step_sid]
+        return record
+
+    def restore_run(
+        self,
+        account: AccountState,
+        execution: Execution,
+        definition: FlowDefinition,
+        record: dict[str, Any],
+        *,
+        last_target: str | None,
+        trigger_event: str,
+        on_end: Any = None,
+    ) -> None:
+        """Rebuild an active execution's run state from its `run_record` after a restart.
+        Parked: parked again on its widget, its timer re-armed (a timeout that fell due
+        while the server was down fires at the first tick) and, if it waits for a reply,
+        listening for the contact's. Resumed but not yet run: that resume runs. Otherwise
+        it was running a widget when the server died (its last step's `transitioned_to`,
+        or the trigger if it has no step): that widget runs again from the start."""
+        run = RunState(
+            definition,
+            None,
+            running=False,
+            step_count=int(record.get("steps", 0)),
+            last_widget=record.get("last"),
+            repeats=int(record.get("repeats", 0)),
+            parent_step_sid=record.get("parent_step"),
+            on_end=on_end,
+        )
+        execution.run = run
+        parked = record.get("parked")
+        if parked is not None:
+            name, outputs, due, timeout_event, step_sid = parked
+            state = definition.states.get(name)
+            if state is not None:
+                run.parked = entry = Parked(execution, state, outputs, due, timeout_event, step_sid)
+                heapq.heappush(self._timers, (due, entry))
+                if "incomingMessage" in WIDGETS[state.type].resume_events(state):
+                    account.remember_waiting(execution)
+                return
+        run.running = True
+        outcome: Outcome | None = None
+        step_sid = None
+        if parked is not None:
+            name = parked[0]
+        elif (resume := record.get("resume")) is not None:
+            name, event, outputs, variables, step_sid = resume
+            outcome = Outcome(event, outputs, variables)
+            self._resuming[execution.sid] = (account.sid, name, outcome, step_sid)
+        elif last_target is not None:
+            name = last_target
+        else:
+            name, outcome = definition.initial_state, Outcome(trigger_event)
+        state = definition.states.get(name)
+        problem = None if state is not None else f"its flow revision no longer has widget {name!r}"
+        self._interrupted.append(_Interrupted(account, execution, state, outcome, step_sid, problem))
+
+    def resume_interrupted(self) -> None:
+        """Continue (or end) the executions `restore_run` queued; called by the first timer
+        tick, on the server's event loop."""
+        interrupted, self._interrupted = self._interrupted, []
+        for item in interrupted:
+            account, execution = item.account, item.execution
+            if execution.run is None or account.executions.get(execution.sid) is not execution:
+                continue
+            if item.state is None:
+                log.warning("Execution %s cannot continue after the restart: %s", execution.sid, item.problem)
+                self.finish(account, execution, item.problem or "cannot continue")
+                continue
+            log.info("Execution %s continues after the restart at widget %s", execution.sid, item.state.name)
+            self._spawn(self._advance(account, execution, item.state, item.outcome, item.step_sid))
 
     # -- the loop --------------------------------------------------------------------------
 
@@ -278,9 +402,14 @@ class Engine:
         account: AccountState,
         execution: Execution,
         state: State,
-        outcome: Outcome,
+        outcome: Outcome | None,
         step_sid: str | None = None,
     ) -> None:
+        # With a state file, what this run changes is committed when it parks or ends, and
+        # whenever a widget suspends (see persistence.committing).
+        store = self.studio.store
+        if store is not None:
+            store.hold()
         try:
             await self._run(account, execution, state, outcome, step_sid)
         except Exception:  # a bug in a widget must not take the server down
@@ -288,6 +417,11 @@ class Engine:
             if execution.status == ACTIVE and account.executions.get(execution.sid) is execution:
                 self.finish(account, execution, "internal error")
         finally:
+            if store is not None:
+                try:
+                    store.release()
+                except Exception:
+                    log.exception("Execution %s: its progress could not be written to the state file", execution.sid)
             self._notify()
 
     async def _run(
@@ -295,11 +429,19 @@ class Engine:
         account: AccountState,
         execution: Execution,
         state: State,
-        outcome: Outcome,
+        outcome: Outcome | None,
         step_sid: str | None,
     ) -> None:
         run: RunState | None = execution.run
-        while run is not None and execution.status == ACTIVE:
+        if outcome is None and run is not None:  # a restart found it running `state`: again
+            result = await self._run_widget(account, execution, state)
+            if execution.run is not run or execution.status != ACTIVE:
+                return
+            if isinstance(result, Wait):
+                self._park(account, execution, run, state, result)
+                return
+            outcome = result
+        while run is not None and outcome is not None and execution.status == ACTIVE:
             if outcome.outputs is not None or outcome.variables:
                 _write_outputs(execution, run, state.name, outcome.outputs, outcome.variables)
             transition = outcome.transition if outcome.transition is not None else state.transition(outcome.event)
@@ -329,14 +471,17 @@ class Engine:
     async def _run_widget(self, account: AccountState, execution: Execution, state: State) -> Outcome | Wait:
         widget = WIDGETS[state.type]
         turn = self._turn(account, execution, state)
-        script = self.scripts.take(account.sid, execution.flow_sid, state.name)
+        script = self.scripts.take(account.sid, execution.flow_sid, state.name) if self.scripts else None
+        store = self.studio.store
         if script is not None:
             if script.delay:
-                await asyncio.sleep(min(script.delay, 30.0))
+                delay = asyncio.sleep(min(script.delay, 30.0))
+                await (delay if store is None else committing(store, delay))
             if not widget.takes_script(script):
                 return _scripted_outcome(script, widget.default_event(state))
             turn.script = script
-        return await widget.run(turn)
+        running = widget.run(turn)
+        return await (running if store is None else committing(store, running))
 
     def _park(self, account: AccountState, execution: Execution, run: RunState, state: State, wait: Wait) -> None:
         now = self.studio.clock.now()
@@ -352,6 +497,9 @@ class Engine:
         heapq.heappush(self._timers, (due, parked))
         if "incomingMessage" in WIDGETS[state.type].resume_events(state):
             account.remember_waiting(execution)
+        store = self.studio.store
+        if store is not None:
+            store.execution_changed(execution)
 
     def _record_step(
         self,
@@ -383,6 +531,10 @@ class Engine:
         execution.steps.add(step.key, step)
         run.step_count += 1
         execution.date_updated = now
+        store = self.studio.store
+        if store is not None:  # (the layers _write_outputs replaced are saved with the step)
+            self._resuming.pop(execution.sid, None)
+            store.step_added(execution, step)
 
     def finish(self, account: AccountState, execution: Execution, reason: str, *, completed: bool = False) -> None:
         log.debug("Execution %s ended: %s", execution.sid, reason)
