@@ -580,6 +580,17 @@ def test_unusable_files_are_refused_and_left_alone(tmp_path: Path) -> None:
         open_store(tmp_path / "missing" / "state.db")
 
 
+def test_a_file_without_permission_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "state.db"
+    open_store(path).close()
+    content = path.read_bytes()
+    # (chmod cannot be relied on: root may read anything; this is what os.access then says)
+    monkeypatch.setattr("mockstudio.persistence.os.access", lambda p, mode: Path(p) != path)
+    with pytest.raises(StateFileError, match="check its permissions"):
+        open_store(path)
+    assert path.read_bytes() == content
+
+
 def test_an_empty_file_becomes_a_state_file(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
     path.touch()
