@@ -495,10 +495,14 @@ class SqliteStore:
     def pause(self) -> int:
         with self._lock:
             depth = self._depth
-            self._commit()
-            self._depth = 0
-        for _ in range(depth):
-            self._lock.release()
+            try:
+                self._commit()
+            except sqlite3.Error:
+                pass  # logged; the changes stay pending and go with the next commit
+            finally:
+                self._depth = 0
+                for _ in range(depth):
+                    self._lock.release()
         return depth
 
     def unpause(self, depth: int) -> None:
@@ -528,8 +532,7 @@ class SqliteStore:
             if self._closed:
                 return
             key = (flow.account_sid, flow.sid)
-            self._changes.flows[key] = (flow, True)
-            self._changes.deleted_flows.pop(key, None)
+            self._changes.flows[key] = (flow, True)  # (after a deletion of the same SID: deleted first)
             self._changed()
 
     def flow_deleted(self, flow: Flow) -> None:

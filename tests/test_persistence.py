@@ -293,6 +293,34 @@ def test_waiting_execution_resumes_after_restart(tmp_path: Path) -> None:
     asyncio.run(after())
 
 
+def test_create_acknowledged_before_the_flow_ran_is_kept_and_runs(tmp_path: Path) -> None:
+    """create_execution returned (the 201 would be sent) and the server died before the
+    flow's first step: the execution is in the file and runs from its trigger after."""
+    path = tmp_path / "state.db"
+
+    async def before() -> str:
+        studio = open_studio(path)
+        execution = account_of(studio).create_execution(DEMO_FLOW, "+15550000045", NUMBER, '{"name": "Zeke"}')
+        crash(studio)  # the engine task has not run yet
+        return execution.sid
+
+    sid = asyncio.run(before())
+
+    async def after() -> None:
+        studio = open_studio(path)
+        account = account_of(studio)
+        execution = account.executions[sid]
+        assert execution.status == ACTIVE and execution.steps is None and execution.parameters == {"name": "Zeke"}
+        studio.engine.fire_due_timers()
+        await studio.engine.drain()
+        assert execution.run is not None and execution.run.parked is not None
+        assert [s.transitioned_to for s in chronological(execution)] == ["greet"]
+        assert account.waiting_for_reply[("+15550000045", NUMBER)] is execution
+        studio.close()
+
+    asyncio.run(after())
+
+
 def test_reply_acknowledged_before_the_crash_is_not_lost(tmp_path: Path) -> None:
     """The reply was answered `resumed` but the server died before the flow ran on: the
     restart runs that resume."""
