@@ -247,6 +247,19 @@ def _exit_cleanly(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
 
+def tune_gc() -> None:
+    """For the standalone server process only (never in a test process that embeds the
+    app): everything loaded so far lives as long as the server, so it is moved out of the
+    collector's sight (`gc.freeze`), and young collections run less often. Stored executions
+    and their steps are many small long-lived objects; with the default thresholds the
+    collector re-scans them constantly (measured: ~15% of the time to run a flow)."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 10)
+
+
 def serve(settings: Settings) -> int:
     import uvicorn
 
@@ -258,6 +271,7 @@ def serve(settings: Settings) -> int:
     # the handler it found; this one makes that an exit with status 0, not death by signal.
     signal.signal(signal.SIGTERM, _exit_cleanly)
     app = build_app(settings)
+    tune_gc()
     print(_banner(settings, app, settings.port), flush=True)
     uvicorn.run(
         app,

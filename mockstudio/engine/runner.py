@@ -41,6 +41,7 @@ MAX_STEPS = 1000
 MAX_REPEATS = 10
 MAX_ACTIVE_SECONDS = 30 * 24 * 3600
 _EXPIRE = "__expired__"
+_TIMERS_COMPACT_MIN = 1024
 
 
 @dataclass(slots=True)
@@ -110,6 +111,7 @@ class Engine:
         self._private_loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._timers: list[tuple[float, Parked]] = []
+        self._timers_compact_at = _TIMERS_COMPACT_MIN  # see _compact_timers
         self._changed: asyncio.Condition | None = None
         self._definitions: dict[int, FlowDefinition] = {}
         # With a state file only: executions resumed whose resume has not run yet (a crash
@@ -262,6 +264,17 @@ class Engine:
     # -- time ------------------------------------------------------------------------------
 
     @batched
+    def _compact_timers(self) -> None:
+        """Drop the timers of executions no longer parked where they were (resumed, ended,
+        deleted). `fire_due_timers` would skip them when due, but until then (the widget's
+        timeout, up to 30 days of virtual time) each holds its execution in memory, even one
+        dropped by the ended-execution cap. Runs when the heap has doubled since it last ran,
+        so it costs O(1) amortised per timer."""
+        live = [t for t in self._timers if (run := t[1].execution.run) is not None and run.parked is t[1]]
+        heapq.heapify(live)
+        self._timers = live
+        self._timers_compact_at = max(_TIMERS_COMPACT_MIN, 2 * len(live))
+
     def fire_due_timers(self) -> int:
         """Resume every parked execution whose timeout is due on the clock; returns how
         many fired. (First, continue executions a restart found mid-run.)"""
@@ -495,6 +508,8 @@ class Engine:
         run.pending_step_sid = None
         run.running = False
         heapq.heappush(self._timers, (due, parked))
+        if len(self._timers) > self._timers_compact_at:
+            self._compact_timers()
         if "incomingMessage" in WIDGETS[state.type].resume_events(state):
             account.remember_waiting(execution)
         store = self.studio.store
@@ -512,19 +527,19 @@ class Engine:
     ) -> None:
         now = int(self.studio.clock.now())
         account = self.studio.accounts[execution.account_sid]
-        step = Step(
-            sid=step_sid or self.studio.sids.new(sids.STEP),
-            execution_sid=execution.sid,
-            name=event,
-            transitioned_from=state.name,
-            transitioned_to=target or "Ended",
-            type=state.type,
-            parent_step_sid=run.parent_step_sid,
-            widgets=execution.widgets,
-            variables=execution.variables,
-            date_created=now,
-            date_updated=None,
-            key=account.next_key(now),
+        step = Step(  # positional: this runs for every step of every execution
+            step_sid or self.studio.sids.new(sids.STEP),
+            execution.sid,
+            event,  # name
+            state.name,  # transitioned_from
+            target or "Ended",  # transitioned_to
+            state.type,
+            run.parent_step_sid,
+            execution.widgets,
+            execution.variables,
+            now,  # date_created
+            None,  # date_updated
+            account.next_key(now),
         )
         if execution.steps is None:
             execution.steps = SortedIndex(BY_KEY)
@@ -552,11 +567,15 @@ def _write_outputs(
 ) -> None:
     """Write a widget's outputs and variables as new layers ("variables get set at the end
     of a Step"); the old layers stay untouched for the steps that reference them."""
+    context = run.context  # private to this run: updated in place rather than rebuilt
     if outputs is not None:
         execution.widgets = {**(execution.widgets or {}), name: outputs}
+        if context is not None:
+            context["widgets"] = execution.widgets
     if variables:
         execution.variables = {**(execution.variables or {}), **variables}
-    run.context = None
+        if context is not None:
+            context["flow"]["variables"] = execution.variables
 
 
 def _scripted_outcome(script: ScriptedOutcome, default_event: str) -> Outcome:
