@@ -1,7 +1,7 @@
 """Run mockstudio's benchmarks: all of them, or those named.
 
     .venv/bin/python benchmarks/run.py [fetch create list startup memory reset
-                                        engine create-flow memory-flow] [--rounds 3]
+                                        engine create-flow memory-flow soak] [--rounds 3]
                                        [--duration 5] [--pin] [--ref REF]
 
 Prints a Markdown table and writes it, with per-round figures and the environment, to
@@ -31,10 +31,11 @@ from types import FrameType
 import harness
 import http_benchmarks
 import inprocess
+import soak
 import startup
 from harness import HERE, ROOT, Outcome, Row, kill_all, log
 
-NAMES = ["fetch", "create", "list", "startup", "memory", "reset", "engine", "create-flow", "memory-flow"]
+NAMES = ["fetch", "create", "list", "startup", "memory", "reset", "engine", "create-flow", "memory-flow", "soak"]
 
 
 def _benchmarks(args: argparse.Namespace) -> dict[str, Callable[[], Outcome]]:
@@ -49,6 +50,7 @@ def _benchmarks(args: argparse.Namespace) -> dict[str, Callable[[], Outcome]]:
         "engine": lambda: inprocess.engine(),
         "create-flow": lambda: http_benchmarks.create_flow(config),
         "memory-flow": lambda: inprocess.memory_flow(),
+        "soak": lambda: soak.soak(),
     }
 
 

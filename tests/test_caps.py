@@ -147,6 +147,26 @@ def test_the_oldest_contact_addresses_are_forgotten() -> None:
     assert account.fetch_execution(INERT, first.sid).contact_sid == first.contact_sid
 
 
+# -- timers of executions no longer parked --------------------------------------------------------
+
+
+def test_timers_of_resumed_or_ended_executions_do_not_pile_up() -> None:
+    """Each parked execution pushes a timer (its widget's timeout); once it is resumed or
+    ended the timer is dead weight holding the execution until due. The heap is compacted
+    when it doubles, so it stays proportional to the executions actually parked."""
+    studio = make_studio(ended_execution_limit=10)
+    account = studio.accounts[AC1]
+    timers = studio.engine._timers
+    for execution in run(account, WAITING, 1000):
+        account.update_execution(WAITING, execution.sid, ENDED)
+    still_waiting = run(account, WAITING, 30, "+1888")
+    assert len(studio.engine._timers) <= 30 < len(timers)
+    # The live ones still fire.
+    studio.clock.advance(86400)  # type: ignore[attr-defined]
+    assert studio.engine.fire_due_timers() == 30
+    assert all(e.status == ENDED for e in still_waiting)
+
+
 # -- SortedIndex.remove_many --------------------------------------------------------------------
 
 
