@@ -10,7 +10,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY mockstudio ./mockstudio
-RUN pip install . && useradd --create-home --uid 10001 mockstudio
+# /data belongs to the user, so a volume mounted there (a state file) is writable by it.
+RUN pip install . && useradd --create-home --uid 10001 mockstudio \
+    && install -d -o mockstudio -g mockstudio /data
 COPY fixtures ./fixtures
 
 USER mockstudio
