@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from mockstudio import cli
 from mockstudio.cli import load_settings
 from mockstudio.settings import Settings
 from mockstudio.testing import MockStudioServer
@@ -118,6 +119,8 @@ def test_off_by_default(http: httpx.Client) -> None:
 
 
 def test_enabled_by_environment_or_flag(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert cli._parser().parse_args(["--rate-limit"]).rate_limit is True
+    assert cli._parser().parse_args([]).rate_limit is None  # the environment decides
     assert load_settings({}).rate_limit is False
     assert load_settings({"rate_limit": True}).rate_limit is True  # --rate-limit
     monkeypatch.setenv("MOCKSTUDIO_RATE_LIMIT", "true")
