@@ -204,7 +204,7 @@ def test_validate_project_fixtures() -> None:
     assert done.stdout.splitlines()[0] == f"{files[0]}: valid (fixture file, 2 flows)"
 
 
-@pytest.mark.skipif(len(real_flows()) != 11, reason="the 11 real flows in /work/shared/reference/flows are absent")
+@pytest.mark.skipif(len(real_flows()) != 11, reason="the 11 real flows in ../shared/reference/flows are absent")
 def test_validate_the_eleven_real_flows() -> None:
     files = real_flows()
     done = mockstudio("validate", *files)
@@ -338,7 +338,7 @@ def test_run_gather_with_an_event(tmp_path: Path) -> None:
     assert f"outbound  {FROM} -> {TO}: You pressed 7" in done.stdout
 
 
-@pytest.mark.skipif(not real_flows("rest-api"), reason="the real flows in /work/shared/reference/flows are absent")
+@pytest.mark.skipif(not real_flows("rest-api"), reason="the real flows in ../shared/reference/flows are absent")
 @pytest.mark.parametrize(
     "path", real_flows("rest-api"), ids=lambda p: p.name.split("__")[0] + "__" + p.name.split("__")[1]
 )
