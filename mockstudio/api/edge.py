@@ -27,7 +27,7 @@ from ..errors import TwilioError
 from . import render
 from .auth import authenticate
 from .journal import ACCOUNT_KEY
-from .runtime import Runtime
+from .runtime import RUNTIME_KEY, Runtime
 
 __all__ = ["TwilioEndpoint", "edge_route", "record_unrouted"]
 
@@ -39,16 +39,18 @@ _perf = time.perf_counter
 class TwilioEndpoint:
     """The ASGI app of one Twilio route in one app."""
 
-    __slots__ = ("endpoint", "faults", "journal", "now", "path")
+    __slots__ = ("endpoint", "faults", "journal", "now", "path", "rt")
 
     def __init__(self, endpoint: Endpoint, path: str, rt: Runtime) -> None:
         self.endpoint = endpoint
         self.path = path
+        self.rt = rt
         self.journal = rt.journal
         self.faults = rt.faults
         self.now = rt.studio.clock.now
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope[RUNTIME_KEY] = self.rt
         request = Request(scope, receive, send)
         started = _perf()
         moment = self.now()

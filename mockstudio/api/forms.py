@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl
 
-from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
 from ..errors import InvalidParameter, PayloadTooLarge
@@ -41,18 +40,6 @@ class Form:
     def __contains__(self, name: str) -> bool:
         return name in self._fields
 
-    def pairs(self) -> list[tuple[str, str]]:
-        return [(name, value) for name, values in self._fields.items() for value in values]
-
-    def abridged(self, chars: int) -> Form:
-        """A copy with every value longer than `chars` cut, saying how long it was."""
-        return Form(
-            [
-                (name, value if len(value) <= chars else f"{value[:chars]}... ({len(value)} characters)")
-                for name, value in self.pairs()
-            ]
-        )
-
 
 async def read_body(request: Request) -> bytes:
     limit = runtime(request).max_body_bytes
@@ -78,21 +65,26 @@ async def read_form(request: Request) -> Form:
             data = await request.form()
         except Exception:  # python-multipart raises several types for malformed bodies
             raise InvalidParameter("The request body is not valid multipart/form-data") from None
-        form = Form([(k, v) for k, v in data.multi_items() if not isinstance(v, UploadFile)])
-        _journal(request, form, len(request._body))
-        return form
+        pairs = [(k, v) for k, v in data.multi_items() if isinstance(v, str)]
+        request.scope[FORM_KEY] = tuple((name, _cut(value)) for name, value in pairs)
+        return Form(pairs)
     body = await read_body(request)
-    text = body.decode("utf-8", errors="replace")
-    form = Form(parse_qsl(text, keep_blank_values=True))
-    _journal(request, form, len(body))
-    return form
-
-
-def _journal(request: Request, form: Form, size: int) -> None:
-    # Cheap: the journal keeps this very object, unless the body was large.
-    request.scope[FORM_KEY] = form if size <= _JOURNAL_BODY_BYTES else form.abridged(_JOURNAL_VALUE_CHARS)
+    pairs = parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+    # For the request journal: the body itself (one object the garbage collector does not
+    # track, parsed again only if the journal is read), or for a large one its fields cut.
+    if len(body) <= _JOURNAL_BODY_BYTES:
+        request.scope[FORM_KEY] = body
+    else:
+        request.scope[FORM_KEY] = tuple((name, _cut(value)) for name, value in pairs)
+    return Form(pairs)
 
 
 def page_request(request: Request) -> PageRequest:
     query = request.query_params
     return parse_page_request(query.get("PageSize"), query.get("Page"), query.get("PageToken"))
+
+
+def _cut(value: str) -> str:
+    if len(value) <= _JOURNAL_VALUE_CHARS:
+        return value
+    return f"{value[:_JOURNAL_VALUE_CHARS]}... ({len(value)} characters)"

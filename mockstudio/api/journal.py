@@ -13,17 +13,14 @@ import itertools
 from collections import deque
 from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl
-
-if TYPE_CHECKING:
-    from .forms import Form
 
 __all__ = ["ACCOUNT_KEY", "FORM_KEY", "Journal", "JournalFilter", "iso_time"]
 
 # Scope keys the request's own steps fill in for the journal.
 ACCOUNT_KEY = "mockstudio.account_sid"  # by auth.authenticate: the Account SID it found
-FORM_KEY = "mockstudio.form"  # by forms.read_form: the Form it parsed
+FORM_KEY = "mockstudio.form"  # by forms.read_form: the body, or its fields if large
 
 # Fields of a recorded tuple.
 _ID, _METHOD, _PATH, _QUERY, _FORM, _ACCOUNT, _STATUS, _TIME, _DURATION, _ROUTE, _FAULT = range(11)
@@ -137,14 +134,16 @@ def _fields(pairs: Iterable[tuple[str, str]]) -> dict[str, str | list[str]]:
 
 
 def _render(entry: tuple[Any, ...]) -> dict[str, Any]:
-    form: Form | None = entry[_FORM]
+    form: bytes | tuple[tuple[str, str], ...] | None = entry[_FORM]
+    if isinstance(form, bytes):  # a urlencoded body, as received
+        form = tuple(parse_qsl(form.decode("utf-8", errors="replace"), keep_blank_values=True))
     query = entry[_QUERY].decode("latin-1")
     return {
         "id": entry[_ID],
         "method": entry[_METHOD],
         "path": entry[_PATH],
         "query": _fields(parse_qsl(query, keep_blank_values=True)),
-        "form": None if form is None else _fields(form.pairs()),
+        "form": None if form is None else _fields(form),
         "account_sid": entry[_ACCOUNT],
         "status": entry[_STATUS],
         "time": iso_time(entry[_TIME]),
