@@ -91,6 +91,7 @@ def test_a_wrong_method_is_recorded_with_the_route_its_path_matched(http: httpx.
     assert_twilio_error(http.put(f"/v2/Flows/{DEMO_FLOW}/Executions"), 405, 20004)
     [entry] = journal(http)
     assert (entry["method"], entry["status"], entry["matched_route"]) == ("PUT", 405, EXECUTIONS)
+    assert entry["account_sid"] == DEFAULT_ACCOUNT_SID
 
 
 def test_requests_without_valid_credentials_have_no_account(anon: httpx.Client, http: httpx.Client) -> None:

@@ -93,6 +93,7 @@ def record_unrouted(request: Request, status: int) -> None:
     app.py's handler): its duration is not known, so it is recorded as 0."""
     rt: Runtime = request.app.state.runtime
     if rt.journal.enabled:
+        _account_sid(request)  # a 405 did not authenticate: the journal still names the account
         endpoint: Any = request.scope.get("endpoint")
         route = rt.journal.route_paths.get(endpoint) if endpoint is not None else None
         rt.journal.record(request.scope, status, rt.studio.clock.now(), 0.0, route, None)
