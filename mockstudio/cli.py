@@ -255,7 +255,6 @@ def tune_gc() -> None:
     collector re-scans them constantly (measured: ~15% of the time to run a flow)."""
     import gc
 
-    gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 10)
 

@@ -93,7 +93,7 @@ class AccountState:
     # -- helpers ---------------------------------------------------------------------------
 
     def _now(self) -> int:
-        return int(self.studio.clock.now())
+        return self.studio.seconds()
 
     def next_key(self, seconds: int) -> int:
         return (seconds << _KEY_SHIFT) | (next(self._sequence) & 0xFFFFFFFF)
@@ -396,16 +396,17 @@ class AccountState:
             if self.studio.store is not None:
                 self.studio.store.contact_added(self, to, contact_sid)
             if len(self.contacts) > self.studio.contact_limit:  # the oldest addresses are forgotten
-                self.contacts = dict(
-                    itertools.islice(self.contacts.items(), _excess(self.contacts, self.studio.contact_limit), None)
-                )
+                # Deleted in place (not copied into a new dict): no transient second table.
+                for address in list(itertools.islice(self.contacts, _excess(self.contacts, self.studio.contact_limit))):
+                    del self.contacts[address]
         now = self._now()
         execution = Execution(
             sid=self.studio.sids.new(sids.EXECUTION),
             account_sid=self.sid,
             flow_sid=flow.sid,
             contact_sid=contact_sid,
-            addresses=(to, from_),
+            # The flow's address repeats across its executions: one shared string for all.
+            addresses=(to, sys.intern(from_)),
             parameters=data,
             status=ACTIVE,
             flow_version=revision.revision,
@@ -905,6 +906,7 @@ class Studio:
         self._credentials: dict[str, tuple[str, str]] = {}  # username -> (secret, account SID)
         # The state file (persistence.py), told of every change; None: state in memory only.
         self.store = store
+        self._second = -1
         self.engine = Engine(self, engine_config, http)
         if store is None:
             self.reset()
@@ -970,6 +972,16 @@ class Studio:
             return
         for flow in flows:
             account.add_flow(flow)
+
+    def seconds(self) -> int:
+        """The clock's current second. Consecutive calls within one second return the same
+        int object: every date stored in that second (an execution's created and updated
+        dates, its steps', its messages') then shares one object instead of one each."""
+        value = int(self.clock.now())
+        if value == self._second:
+            return self._second
+        self._second = value
+        return value
 
     def authenticate(self, username: str, password: str) -> AccountState | None:
         """The account these Basic-auth credentials reach (Account SID + Auth Token, or

@@ -76,13 +76,17 @@ class RunState:
     # to rebuild from the execution's layers).
     context: dict[str, Any] | None
     parked: Parked | None = None
-    running: bool = True
     step_count: int = 0
     last_widget: str | None = None
     repeats: int = 0
     parent_step_sid: str | None = None  # for subflow children: the parent's step
     on_end: Any = None  # callback(execution, completed) when it stops (subflow parents)
     pending_step_sid: str | None = None
+
+    @property
+    def running(self) -> bool:
+        """Running until parked (a slot less per waiting execution: they can be many)."""
+        return self.parked is None
 
 
 @dataclass(slots=True)
@@ -228,7 +232,6 @@ class Engine:
         if event != _EXPIRE and event not in widget.resume_events(parked.state):
             return False
         run.parked = None
-        run.running = True
         account.forget_waiting(execution)
         if event == _EXPIRE:
             self.finish(account, execution, "expired after 30 days active")
@@ -249,7 +252,6 @@ class Engine:
         run: RunState | None = execution.run
         if run is not None:
             run.parked = None
-            run.running = False
         account.forget_waiting(execution)
         execution.run = None
         store = self.studio.store
@@ -355,7 +357,6 @@ class Engine:
         run = RunState(
             definition,
             None,
-            running=False,
             step_count=int(record.get("steps", 0)),
             last_widget=record.get("last"),
             repeats=int(record.get("repeats", 0)),
@@ -373,7 +374,6 @@ class Engine:
                 if "incomingMessage" in WIDGETS[state.type].resume_events(state):
                     account.remember_waiting(execution)
                 return
-        run.running = True
         outcome: Outcome | None = None
         step_sid = None
         if parked is not None:
@@ -506,7 +506,6 @@ class Engine:
         run.parked = parked = Parked(execution, state, wait.outputs, due, event, run.pending_step_sid)
         run.context = None
         run.pending_step_sid = None
-        run.running = False
         heapq.heappush(self._timers, (due, parked))
         if len(self._timers) > self._timers_compact_at:
             self._compact_timers()
@@ -525,7 +524,7 @@ class Engine:
         target: str | None,
         step_sid: str | None,
     ) -> None:
-        now = int(self.studio.clock.now())
+        now = self.studio.seconds()
         account = self.studio.accounts[execution.account_sid]
         step = Step(  # positional: this runs for every step of every execution
             step_sid or self.studio.sids.new(sids.STEP),

@@ -63,7 +63,7 @@ class WidgetRun:
         return self.engine.liquid.render_pairs(value if isinstance(value, list) else [], self.context)
 
     def now(self) -> int:
-        return int(self.engine.studio.clock.now())
+        return self.engine.studio.seconds()
 
     def new_sid(self, prefix: str) -> str:
         return self.engine.studio.sids.new(prefix)
