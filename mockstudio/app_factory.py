@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 
@@ -11,10 +11,12 @@ from .clock import Clock, VirtualClock
 from .engine.http import OutboundHttp
 from .engine.runner import EngineConfig
 from .fixtures import Fixtures, load_bundled, load_directory
-from .persistence import SqliteStore, open_store
 from .settings import Settings
 from .sids import RandomSids, SidFactory
 from .studio import AccountSeed, Studio
+
+if TYPE_CHECKING:  # the SQLite store loads only with a state file (startup time)
+    from .persistence import SqliteStore
 
 __all__ = ["app_options", "build_app", "build_studio"]
 
@@ -28,6 +30,8 @@ def build_studio(settings: Settings, *, clock: Clock | None = None, sid_factory:
         load_directory(fixtures, settings.fixtures)
     store = None
     if settings.state_file is not None:
+        from .persistence import open_store
+
         store = open_store(settings.state_file, message_limit=settings.message_limit)
     try:
         return _studio(settings, fixtures, clock, sid_factory, store)

@@ -36,8 +36,8 @@ from .errors import (
 )
 from .models import ACTIVE, BY_KEY, DRAFT, ENDED, PUBLISHED, Execution, Flow, FlowRevision, Step
 from .paging import Page, PageRequest, SortedIndex
-from .persistence import Store, batched
 from .reaper import release_later
+from .store import Store, batched
 
 __all__ = ["AccountSeed", "AccountState", "FlowSeed", "Studio", "check_flow_definition", "definition_problems"]
 

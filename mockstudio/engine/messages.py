@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..persistence import Store
+    from ..store import Store
 
 __all__ = ["Message", "MessageLog"]
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from .. import sids
 from ..models import ACTIVE, BY_KEY, Execution, Step
 from ..paging import SortedIndex
-from ..persistence import batched, committing
+from ..store import batched, committing
 from .definition import FlowDefinition, State, parse_definition
 from .http import OutboundHttp
 from .messages import MessageLog
