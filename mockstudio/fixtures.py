@@ -15,55 +15,18 @@ from __future__ import annotations
 import json
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from typing import TYPE_CHECKING, Any
 
 from .studio import AccountSeed, FlowSeed
+
+if TYPE_CHECKING:
+    from .fixture_schema import FlowFixture
 
 __all__ = ["FixtureError", "Fixtures", "load_bundled", "load_directory"]
 
 
 class FixtureError(ValueError):
     """An invalid fixture file; the message names the file and the field."""
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ApiKeyFixture(_Model):
-    sid: str = Field(pattern=r"^SK[0-9a-fA-F]{32}$")
-    secret: str = Field(min_length=1, pattern=r"^[A-Za-z0-9]+$")
-
-
-class AccountFixture(_Model):
-    sid: str = Field(pattern=r"^AC[0-9a-fA-F]{32}$")
-    auth_token: str = Field(min_length=1, pattern=r"^[A-Za-z0-9]+$")
-    friendly_name: str | None = None
-    api_keys: list[ApiKeyFixture] = []
-
-
-class FlowFixture(_Model):
-    sid: str = Field(pattern=r"^FW[0-9a-fA-F]{32}$")
-    friendly_name: str = Field(min_length=1)
-    account_sid: str | None = Field(None, pattern=r"^AC[0-9a-fA-F]{32}$")
-    status: Literal["draft", "published"] = "published"
-    commit_message: str | None = None
-    definition: dict[str, Any] | None = None
-    definition_file: str | None = None
-    numbers: list[str] = []  # addresses whose inbound messages start this flow
-
-    @model_validator(mode="after")
-    def _one_definition(self) -> FlowFixture:
-        if (self.definition is None) == (self.definition_file is None):
-            raise ValueError("give exactly one of `definition` and `definition_file`")
-        return self
-
-
-class FixtureFile(_Model):
-    accounts: list[AccountFixture] = []
-    flows: list[FlowFixture] = []
 
 
 class Fixtures:
@@ -80,6 +43,10 @@ class Fixtures:
             raw = json.loads(text)
         except json.JSONDecodeError as exc:
             raise FixtureError(f"{source}: not valid JSON: {exc}") from None
+        from pydantic import ValidationError
+
+        from .fixture_schema import FixtureFile
+
         try:
             parsed = FixtureFile.model_validate(raw)
         except ValidationError as exc:
@@ -142,11 +109,20 @@ class Fixtures:
 
 
 def load_bundled(fixtures: Fixtures) -> None:
-    """The demo flow shipped inside the package, so zero configuration works."""
+    """The demo flow shipped inside the package, so zero configuration works. Shipped and
+    tested with the package, it is read without the fixture schema (whose pydantic models
+    then load only for a user's fixture files: startup time)."""
     bundled = resources.files("mockstudio") / "bundled"
     for entry in sorted(bundled.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".json"):
-            fixtures.add_text(entry.read_text(encoding="utf-8"), f"(bundled) {entry.name}", None)
+            for flow in json.loads(entry.read_text(encoding="utf-8")).get("flows", []):
+                fixtures.flows[flow["sid"]] = FlowSeed(
+                    sid=flow["sid"],
+                    account_sid=fixtures.default_account_sid,
+                    friendly_name=flow["friendly_name"],
+                    definition=flow["definition"],
+                    commit_message=flow.get("commit_message"),
+                )
 
 
 def load_directory(fixtures: Fixtures, directory: Path) -> None:

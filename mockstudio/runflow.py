@@ -30,7 +30,8 @@ from .engine.definition import State, parse_definition
 from .engine.http import OutboundHttp
 from .engine.widgets import WIDGETS
 from .errors import TwilioError
-from .fixtures import FixtureError, FixtureFile, Fixtures
+from .fixture_schema import FixtureFile
+from .fixtures import FixtureError, Fixtures
 from .models import ACTIVE, Execution
 from .settings import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
 from .sids import RandomSids

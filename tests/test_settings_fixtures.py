@@ -470,3 +470,23 @@ def test_cli_rejects_an_invalid_value(monkeypatch: pytest.MonkeyPatch, capsys: p
     monkeypatch.setenv("MOCKSTUDIO_PUBLIC_URL", "mock.example")
     assert cli_main([]) == 2
     assert capsys.readouterr().err.startswith("mockstudio: cannot start: MOCKSTUDIO_PUBLIC_URL (--public-url): ")
+
+
+def test_the_bundled_fixture_passes_the_schema_it_is_loaded_without() -> None:
+    # load_bundled trusts the shipped file (no pydantic at startup): this is what checks it.
+    from importlib import resources
+
+    from mockstudio.engine.definition import parse_definition
+    from mockstudio.fixtures import Fixtures
+    from mockstudio.studio import AccountSeed
+
+    bundled = resources.files("mockstudio") / "bundled"
+    entries = [e for e in bundled.iterdir() if e.name.endswith(".json")]
+    assert entries
+    for entry in entries:
+        checked = Fixtures(AccountSeed("AC" + "0" * 32, "token"))
+        checked.add_text(entry.read_text(encoding="utf-8"), entry.name, None)
+        assert checked.flows
+        for flow in checked.flows.values():
+            definition, problems = parse_definition(flow.definition)
+            assert definition is not None and not problems, problems
