@@ -54,3 +54,42 @@ def spec_properties(schema: str) -> set[str] | None:
         return None
     spec = json.loads(path.read_text(encoding="utf-8"))
     return set(spec["components"]["schemas"][schema]["properties"])
+
+
+# The Flow resource's fields (studio.v2.flow in the official spec).
+FLOW_KEYS = frozenset(
+    {
+        "sid",
+        "account_sid",
+        "author_sid",
+        "friendly_name",
+        "definition",
+        "status",
+        "revision",
+        "commit_message",
+        "valid",
+        "errors",
+        "warnings",
+        "date_created",
+        "date_updated",
+        "webhook_url",
+        "url",
+        "links",
+    }
+)
+
+
+def rest_trigger(first: str) -> dict[str, Any]:
+    """A trigger widget, as Studio exports it, whose REST API event leads to `first`."""
+    return {
+        "name": "Trigger",
+        "type": "trigger",
+        "transitions": [
+            {"event": "incomingMessage"},
+            {"event": "incomingCall"},
+            {"event": "incomingConversationMessage"},
+            {"next": first, "event": "incomingRequest"},
+            {"event": "incomingParent"},
+        ],
+        "properties": {"offset": {"x": 0, "y": 0}},
+    }

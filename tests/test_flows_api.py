@@ -14,7 +14,7 @@ from mockstudio.clock import ManualClock
 from mockstudio.testing import MockStudioServer
 
 from .conftest import OTHER_ACCOUNT, OTHER_TOKEN, SHARED_REFERENCE, TEST_FLOW
-from .helpers import DATE_RE, assert_sid, assert_twilio_error, spec_properties
+from .helpers import DATE_RE, FLOW_KEYS, assert_sid, assert_twilio_error, rest_trigger, spec_properties
 
 T0_DATE = "2023-11-14T22:13:20Z"  # the live fixture's clock start, 1_700_000_000
 FROM = "+15005550006"
@@ -22,24 +22,6 @@ TO = "+15551230001"
 INVALID_MESSAGE = (
     "The Flow Definition is invalid. Check the error response details for an array of validation failures."
 )
-FLOW_KEYS = {
-    "sid",
-    "account_sid",
-    "author_sid",
-    "friendly_name",
-    "definition",
-    "status",
-    "revision",
-    "commit_message",
-    "valid",
-    "errors",
-    "warnings",
-    "date_created",
-    "date_updated",
-    "webhook_url",
-    "url",
-    "links",
-}
 REVISION_KEYS = FLOW_KEYS - {"warnings", "webhook_url", "links"}
 UNKNOWN_FLOW = "FW" + "ab" * 16
 
@@ -48,18 +30,7 @@ def definition(body: str = "Hello {{flow.data.name}}") -> dict[str, Any]:
     return {
         "description": "REST trigger -> send-and-wait-for-reply",
         "states": [
-            {
-                "name": "Trigger",
-                "type": "trigger",
-                "transitions": [
-                    {"event": "incomingMessage"},
-                    {"event": "incomingCall"},
-                    {"event": "incomingConversationMessage"},
-                    {"next": "ask", "event": "incomingRequest"},
-                    {"event": "incomingParent"},
-                ],
-                "properties": {"offset": {"x": 0, "y": 0}},
-            },
+            rest_trigger("ask"),
             {
                 "name": "ask",
                 "type": "send-and-wait-for-reply",

@@ -11,7 +11,7 @@ from mockstudio import __version__
 from mockstudio.testing import MockStudioServer
 
 from .conftest import DEMO_FLOW, OTHER_ACCOUNT, OTHER_FLOW, OTHER_TOKEN, TEST_FLOW
-from .helpers import DATE_RE, assert_sid, assert_twilio_error, spec_properties
+from .helpers import DATE_RE, FLOW_KEYS, assert_sid, assert_twilio_error, spec_properties
 
 TO = "+15551234567"
 FROM = "+15557654321"
@@ -31,24 +31,6 @@ STEP_KEYS = {
     "type",
     "date_created",
     "date_updated",
-    "url",
-    "links",
-}
-FLOW_KEYS = {
-    "sid",
-    "account_sid",
-    "author_sid",
-    "friendly_name",
-    "definition",
-    "status",
-    "revision",
-    "commit_message",
-    "valid",
-    "errors",
-    "warnings",
-    "date_created",
-    "date_updated",
-    "webhook_url",
     "url",
     "links",
 }

@@ -14,6 +14,8 @@ from twilio.rest import Client
 
 from mockstudio.testing import MockStudioServer
 
+from .helpers import rest_trigger
+
 FLOW_FROM = "+15005550006"
 CONTACT = "+15551239876"
 INVALID_MESSAGE = (
@@ -26,18 +28,7 @@ def survey() -> dict[str, Any]:
     return {
         "description": "Asks a question and thanks a yes",
         "states": [
-            {
-                "name": "Trigger",
-                "type": "trigger",
-                "transitions": [
-                    {"event": "incomingMessage"},
-                    {"event": "incomingCall"},
-                    {"event": "incomingConversationMessage"},
-                    {"next": "ask", "event": "incomingRequest"},
-                    {"event": "incomingParent"},
-                ],
-                "properties": {"offset": {"x": 0, "y": 0}},
-            },
+            rest_trigger("ask"),
             {
                 "name": "ask",
                 "type": "send-and-wait-for-reply",

@@ -22,6 +22,8 @@ from mockstudio.paging import PageRequest
 from mockstudio.sids import SeededSids, is_sid
 from mockstudio.studio import AccountSeed, AccountState, FlowSeed, Studio, inert_definition
 
+from .helpers import rest_trigger
+
 T0 = 1_700_000_000
 AC1 = "AC" + "a1" * 16
 AC2 = "AC" + "b2" * 16
@@ -46,18 +48,7 @@ def clock() -> ManualClock:
 WAITING_DEFINITION: dict[str, Any] = {
     "description": "Sends one message and waits for a reply",
     "states": [
-        {
-            "name": "Trigger",
-            "type": "trigger",
-            "transitions": [
-                {"event": "incomingMessage"},
-                {"event": "incomingCall"},
-                {"event": "incomingConversationMessage"},
-                {"next": "ask", "event": "incomingRequest"},
-                {"event": "incomingParent"},
-            ],
-            "properties": {"offset": {"x": 0, "y": 0}},
-        },
+        rest_trigger("ask"),
         {
             "name": "ask",
             "type": "send-and-wait-for-reply",
