@@ -117,7 +117,7 @@ class _FastTemplate:
     def _resolve(self, path: _Path, context: dict[str, Any]) -> Any:
         value: Any = context
         for segment in path.segments:
-            if isinstance(value, dict):
+            if type(value) is dict:  # exact dicts: contexts are built from JSON and our own dicts
                 if segment in value:
                     value = value[segment]
                     continue
@@ -130,11 +130,17 @@ class _FastTemplate:
         return value
 
     def render(self, context: dict[str, Any]) -> Any:
+        parts = self.parts
+        if len(parts) == 1 and type(parts[0]) is _Output and not parts[0].filters:
+            # `{{ a.b.c }}` alone (from, to, arguments...): the value's text, nothing to join.
+            value = self._resolve(parts[0].path, context)
+            return value if value is _FALLBACK or type(value) is str else to_text(value)
         out = []
-        for part in self.parts:
-            if isinstance(part, str):
+        for part in parts:
+            if type(part) is str:
                 out.append(part)
                 continue
+            assert isinstance(part, _Output)
             value = self._resolve(part.path, context)
             if value is _FALLBACK:
                 return _FALLBACK
