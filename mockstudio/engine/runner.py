@@ -459,7 +459,7 @@ class Engine:
                 _write_outputs(execution, run, state.name, outcome.outputs, outcome.variables)
             transition = outcome.transition if outcome.transition is not None else state.transition(outcome.event)
             target = transition.next if transition is not None else None
-            self._record_step(execution, run, state, outcome.event, target, step_sid)
+            self._record_step(account, execution, run, state, outcome.event, target, step_sid)
             step_sid = None
             if target is None or target not in run.definition.states:
                 self.finish(account, execution, "flow end", completed=True)
@@ -517,6 +517,7 @@ class Engine:
 
     def _record_step(
         self,
+        account: AccountState,
         execution: Execution,
         run: RunState,
         state: State,
@@ -525,7 +526,6 @@ class Engine:
         step_sid: str | None,
     ) -> None:
         now = self.studio.seconds()
-        account = self.studio.accounts[execution.account_sid]
         step = Step(  # positional: this runs for every step of every execution
             step_sid or self.studio.sids.new(sids.STEP),
             execution.sid,

@@ -49,7 +49,10 @@ class WidgetRun:
         return self.state.properties
 
     def render(self, source: Any) -> str:
-        return self.engine.liquid.render_text(to_text(source), self.context)
+        text = source if type(source) is str else to_text(source)
+        if "{" not in text:  # plain text: no Liquid to render (and no context to build)
+            return text
+        return self.engine.liquid.render_text(text, self.context)
 
     def prop(self, name: str, default: str = "") -> str:
         """A property rendered with Liquid ("" when absent)."""

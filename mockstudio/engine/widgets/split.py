@@ -114,16 +114,19 @@ class SplitBasedOn(Widget):
     type = "split-based-on"
 
     async def run(self, turn: WidgetRun) -> Outcome:
+        source = turn.properties.get("input")
         subject_default = turn.prop("input")
         for transition in turn.state.transitions:
             if transition.event != "match" or not transition.conditions:
                 continue
-            if all(self._holds(turn, condition, subject_default) for condition in transition.conditions):
+            if all(self._holds(turn, condition, source, subject_default) for condition in transition.conditions):
                 return Outcome("match", transition=transition)
         return Outcome("noMatch")
 
     @staticmethod
-    def _holds(turn: WidgetRun, condition: dict[str, object], default: str) -> bool:
+    def _holds(turn: WidgetRun, condition: dict[str, object], source: object, default: str) -> bool:
         arguments = condition.get("arguments")
-        subject = turn.render(arguments[0]) if isinstance(arguments, list) and arguments else default
+        subject = default
+        if isinstance(arguments, list) and arguments and arguments[0] != source:
+            subject = turn.render(arguments[0])  # Console writes the input here: rendered once above
         return evaluate(str(condition.get("type")), subject, turn.render(condition.get("value", "")))
