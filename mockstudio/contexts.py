@@ -13,7 +13,7 @@ from typing import Any
 
 from .models import Execution
 
-__all__ = ["build_context", "parent_trigger", "trigger_context"]
+__all__ = ["build_context", "parent_trigger"]
 
 
 def build_context(
@@ -47,8 +47,3 @@ def build_context(
 def parent_trigger(parent: dict[str, Any]) -> dict[str, Any]:
     """`incomingParent` (a subflow): the parent's data at `trigger.parent`."""
     return {"parent": parent}
-
-
-def trigger_context(execution: Execution) -> dict[str, Any]:
-    """The execution's current context (the trigger's data plus what widgets wrote)."""
-    return build_context(execution, execution.widgets, execution.variables)

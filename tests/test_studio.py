@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from mockstudio.clock import ManualClock
-from mockstudio.contexts import trigger_context
+from mockstudio.contexts import build_context
 from mockstudio.errors import (
     ExecutionAlreadyActive,
     ExecutionAlreadyEnded,
@@ -199,7 +199,7 @@ def test_unknown_flow_is_checked_before_parameters(account: AccountState) -> Non
 def test_empty_parameters_are_none(account: AccountState, raw: str | None) -> None:
     execution = create(account, parameters=raw)
     assert execution.parameters is None
-    assert trigger_context(execution)["flow"]["data"] == {}
+    assert build_context(execution, execution.widgets, execution.variables)["flow"]["data"] == {}
 
 
 def test_nested_parameters(account: AccountState) -> None:

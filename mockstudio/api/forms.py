@@ -34,6 +34,10 @@ class Form:
         values = self._fields.get(name)
         return values[0] if values else None
 
+    def first_values(self) -> dict[str, str]:
+        """Each field's first value (for the control plane, whose fields never repeat)."""
+        return {name: values[0] for name, values in self._fields.items()}
+
     def getlist(self, name: str) -> list[str]:
         return list(self._fields.get(name, ()))
 

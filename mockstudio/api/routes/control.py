@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Any
-from urllib.parse import parse_qsl
 
 import orjson
 from fastapi import APIRouter, Depends, Query
@@ -29,7 +28,7 @@ from ...models import ACTIVE
 from ...studio import AccountState
 from ..admin import require_admin_token
 from ..auth import authenticate
-from ..forms import read_body
+from ..forms import read_body, read_form
 from ..runtime import runtime
 from .deps import RuntimeDep
 
@@ -50,17 +49,18 @@ def _account(request: Request) -> AccountState:
 
 
 async def _fields(request: Request) -> dict[str, Any]:
-    """Form fields or a JSON object, whichever the request carries."""
+    """Form fields (as the Twilio routes read them) or a JSON object, whichever the request
+    carries."""
+    if not request.headers.get("content-type", "").startswith("application/json"):
+        return (await read_form(request)).first_values()
     body = await read_body(request)
-    if request.headers.get("content-type", "").startswith("application/json"):
-        try:
-            value = orjson.loads(body) if body else {}
-        except orjson.JSONDecodeError:
-            raise InvalidParameter("The request body is not valid JSON") from None
-        if not isinstance(value, dict):
-            raise InvalidParameter("The request body must be a JSON object")
-        return value
-    return dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
+    try:
+        value = orjson.loads(body) if body else {}
+    except orjson.JSONDecodeError:
+        raise InvalidParameter("The request body is not valid JSON") from None
+    if not isinstance(value, dict):
+        raise InvalidParameter("The request body must be a JSON object")
+    return value
 
 
 # -- health and reset ------------------------------------------------------------------------
