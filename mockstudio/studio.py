@@ -15,9 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
-from . import sids
+from . import jsontext, sids
 from .clock import Clock
 from .contexts import build_context, parent_trigger
 from .dates import parse_filter_date
@@ -798,7 +796,7 @@ def inert_definition() -> dict[str, Any]:
 # `Parameters` reappear a few levels down in every context, step and response, and orjson
 # refuses to encode anything nested deeper than 254 levels: a deeper value, accepted here,
 # would make every later read of the execution's context or steps fail with a 500.
-MAX_PARAMETERS_DEPTH = 100
+MAX_PARAMETERS_DEPTH = jsontext.MAX_DEPTH
 
 
 def flow_status(status: str) -> str:
@@ -819,13 +817,16 @@ def definition_problems(definition: Any) -> list[dict[str, str]]:
 
 def check_flow_definition(text: str) -> dict[str, Any]:
     """`Definition` is JSON text holding the flow definition; parsed and validated, or
-    400/81022 with every problem found (invalid JSON is one problem at `#`)."""
+    400/81022 with every problem found (invalid or too deeply nested JSON is one problem
+    at `#`)."""
     try:
-        value = orjson.loads(text)
-    except orjson.JSONDecodeError as exc:
+        value = jsontext.loads(text)
+    except jsontext.JSONDecodeError as exc:
         raise FlowValidationFailed(
             [{"message": f"the flow definition is not valid JSON: {exc}", "property_path": "#"}]
         ) from None
+    except jsontext.TooDeep as exc:
+        raise FlowValidationFailed([{"message": f"the flow definition: {exc}", "property_path": "#"}]) from None
     return _checked(value)
 
 
@@ -843,34 +844,14 @@ def parse_parameters(raw: str | None) -> dict[str, Any] | None:
     if raw is None or raw == "":
         return None
     try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError:
+        value = jsontext.loads(raw)
+    except jsontext.JSONDecodeError:
         raise InvalidParameter("Invalid Parameters: the value is not valid JSON") from None
+    except jsontext.TooDeep as exc:
+        raise InvalidParameter(f"Invalid Parameters: {exc}") from None
     if not isinstance(value, dict):
         raise InvalidParameter("Invalid Parameters: the JSON value must be an object")
-    # Nesting needs brackets, so only a value with many of them can be too deep.
-    if raw.count("{") + raw.count("[") > MAX_PARAMETERS_DEPTH and _nested_deeper_than(value, MAX_PARAMETERS_DEPTH):
-        raise InvalidParameter(
-            f"Invalid Parameters: the JSON value is nested more than {MAX_PARAMETERS_DEPTH} levels deep"
-        )
     return value
-
-
-def _nested_deeper_than(value: Any, limit: int) -> bool:
-    """Whether objects/arrays nest more than `limit` levels (the top-level object is 1)."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, dict):
-            children: Iterable[Any] = node.values()
-        elif isinstance(node, list):
-            children = node
-        else:
-            continue
-        if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children)
-    return False
 
 
 class Studio:

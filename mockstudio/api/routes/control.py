@@ -10,13 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ... import __version__
+from ... import __version__, jsontext
 from ...clock import AdjustableClock
 from ...dates import format_date
 from ...engine.catalogue import WIDGET_TYPES
@@ -55,9 +54,11 @@ async def _fields(request: Request) -> dict[str, Any]:
         return (await read_form(request)).first_values()
     body = await read_body(request)
     try:
-        value = orjson.loads(body) if body else {}
-    except orjson.JSONDecodeError:
+        value = jsontext.loads(body) if body else {}
+    except jsontext.JSONDecodeError:
         raise InvalidParameter("The request body is not valid JSON") from None
+    except jsontext.TooDeep as exc:
+        raise InvalidParameter(f"The request body: {exc}") from None
     if not isinstance(value, dict):
         raise InvalidParameter("The request body must be a JSON object")
     return value
@@ -340,8 +341,8 @@ async def resume_execution(request: Request, sid: str) -> ExecutionState:
     outputs = fields.get("outputs")
     if isinstance(outputs, str):
         try:
-            outputs = orjson.loads(outputs)
-        except orjson.JSONDecodeError:
+            outputs = jsontext.loads(outputs)
+        except (jsontext.JSONDecodeError, jsontext.TooDeep):
             raise InvalidParameter("Invalid outputs: a JSON object is expected") from None
     if outputs is not None and not isinstance(outputs, dict):
         raise InvalidParameter("Invalid outputs: a JSON object is expected")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
+from ... import jsontext
 from ..http import HttpFailure, HttpResponse
 from ..outcomes import Outcome
 from .base import Widget, WidgetRun
@@ -24,8 +25,8 @@ def response_outputs(response: HttpResponse) -> dict[str, Any]:
     }
     if "json" in response.content_type.lower():
         try:
-            parsed = json.loads(response.body)
-        except ValueError:
+            parsed = jsontext.loads(response.body)
+        except ValueError:  # invalid JSON, or nested too deeply to render back: no `parsed`
             parsed = None
         if isinstance(parsed, dict):  # "only application/json objects ... are parsed"
             outputs["parsed"] = parsed
