@@ -47,7 +47,7 @@ def _send(turn: WidgetRun, to: str, failed: bool) -> tuple[dict[str, Any], bool]
     """Record the message; `failed` (a scripted failure) records it as failed, with the
     full `outbound.*` map plus ErrorCode/ErrorMessage, as a real API send failure gives.
     A scripted outcome's outputs are merged in (objects key by key)."""
-    from_ = turn.prop("from") or str(turn.context.get("flow", {}).get("channel", {}).get("address", ""))
+    from_ = turn.prop("from") or turn.execution.flow_channel_address  # {{flow.channel.address}}
     body = turn.prop("body")
     media = turn.prop("media_url")
     status = "failed" if failed else "queued"
@@ -76,7 +76,7 @@ def _scripted_event(turn: WidgetRun) -> str | None:
 
 
 def _contact(turn: WidgetRun) -> str:
-    return str(turn.context.get("contact", {}).get("channel", {}).get("address", ""))
+    return turn.execution.contact_channel_address  # {{contact.channel.address}}
 
 
 class SendMessage(Widget):
