@@ -6,7 +6,7 @@ Validation reports every problem with a JSON-pointer-style `property_path`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .catalogue import WIDGET_TYPES
@@ -36,6 +36,9 @@ class State:
     type: str
     transitions: tuple[Transition, ...]
     properties: dict[str, Any]
+    # What widgets compile from `properties` on their first run (rendering functions for
+    # its templates...), so later runs of this revision skip it: see WidgetRun.compiled.
+    compiled: dict[str, tuple[object, Any]] = field(default_factory=dict, compare=False, repr=False)
 
     def transition(self, event: str) -> Transition | None:
         for transition in self.transitions:

@@ -130,13 +130,9 @@ class _FastTemplate:
         return value
 
     def render(self, context: dict[str, Any]) -> Any:
-        parts = self.parts
-        if len(parts) == 1 and type(parts[0]) is _Output and not parts[0].filters:
-            # `{{ a.b.c }}` alone (from, to, arguments...): the value's text, nothing to join.
-            value = self._resolve(parts[0].path, context)
-            return value if value is _FALLBACK or type(value) is str else to_text(value)
+        """The text, or _FALLBACK when python-liquid must decide."""
         out = []
-        for part in parts:
+        for part in self.parts:
             if type(part) is str:
                 out.append(part)
                 continue
@@ -158,6 +154,14 @@ class _FastTemplate:
                     return _FALLBACK
             out.append(to_text(value))
         return "".join(out)
+
+    def lone_path(self) -> tuple[str, ...] | None:
+        """The path of a template that is `{{ a.b.c }}` alone (from, to, split inputs...)."""
+        if len(self.parts) == 1:
+            part = self.parts[0]
+            if type(part) is _Output and not part.filters:
+                return tuple(part.path.segments)
+        return None
 
 
 def _parse_output(env: Environment, inner: str) -> _Output | None:
@@ -213,13 +217,14 @@ class StudioLiquid(Environment):
 
     loop_iteration_limit: ClassVar[int | None] = 15
 
-    def __init__(self, now: Callable[[], float]) -> None:
+    def __init__(self, now: Callable[[], float], *, fast: bool = True) -> None:
         # Environment.__init__ sets `strict_filters` on the instance (default True), so a
         # class attribute would not take: pass it.
         super().__init__(strict_filters=False)
         self._now = now
+        self.fast = fast  # False: python-liquid renders everything (the fast path's tests)
         self._templates: dict[str, Any] = {}
-        self._substitutions: dict[str, _FastTemplate | None] = {}
+        self._renderers: dict[str, Callable[[dict[str, Any]], str]] = {}
         self.add_tag(_StudioOutput)
         to_json = _json_filter()
         self.add_filter("json", to_json)
@@ -267,24 +272,67 @@ class StudioLiquid(Environment):
     def render_text(self, source: str, context: dict[str, Any]) -> str:
         if "{" not in source:  # the common case for plain text: no parse, no render
             return source
-        substitution = self._substitutions.get(source, _FALLBACK)
-        if substitution is _FALLBACK:
-            if len(self._substitutions) >= _CACHE_LIMIT:
-                self._substitutions.clear()
-            # Only sources python-liquid itself parses (its grammar decides, e.g. keywords).
-            fast = None if isinstance(self.template(source), _Literal) else _FastTemplate.compile(self, source)
-            substitution = self._substitutions[source] = fast
-        if substitution is not None:
-            assert isinstance(substitution, _FastTemplate)
-            rendered_fast = substitution.render(context)
-            if rendered_fast is not _FALLBACK:
-                return str(rendered_fast)
-        try:
-            rendered: str = self.template(source).render(**context)
-        except LiquidError as exc:
-            log.info("Liquid template failed to render (%s); rendering it empty", exc)
-            return ""
-        return rendered
+        renderer = self._renderers.get(source)
+        if renderer is None:
+            renderer = self.renderer(source)
+        return renderer(context)
+
+    def renderer(self, source: str) -> Callable[[dict[str, Any]], str]:
+        """The function rendering `source` with a context (made once per template)."""
+        renderer = self._renderers.get(source)
+        if renderer is None:
+            if len(self._renderers) >= _CACHE_LIMIT:
+                self._renderers.clear()
+            renderer = self._renderers[source] = self._compile(source)
+        return renderer
+
+    def _compile(self, source: str) -> Callable[[dict[str, Any]], str]:
+        """A function rendering `source`, made once per template: the fast path's closure
+        when `_FastTemplate` takes it (with python-liquid as its fallback), else
+        python-liquid's parsed template."""
+        template = self.template(source)
+        if isinstance(template, _Literal):
+            return lambda _: source
+
+        def slow(context: dict[str, Any]) -> str:
+            try:
+                rendered: str = template.render(**context)
+            except LiquidError as exc:
+                log.info("Liquid template failed to render (%s); rendering it empty", exc)
+                return ""
+            return rendered
+
+        # Only sources python-liquid itself parses (its grammar decides, e.g. keywords).
+        fast = _FastTemplate.compile(self, source) if self.fast else None
+        if fast is None:
+            return slow
+        segments = fast.lone_path()
+        if segments is not None:
+            empty = to_text(self.undefined(segments[0]))  # what an undefined renders: ""
+
+            def lone(context: dict[str, Any]) -> str:
+                # _FastTemplate._resolve inlined: the commonest template, rendered most often.
+                value: Any = context
+                for segment in segments:
+                    if type(value) is dict:
+                        if segment in value:
+                            value = value[segment]
+                            continue
+                        if segment in _LIST_PROPERTIES:
+                            return slow(context)
+                        return empty
+                    if value is None or is_undefined(value):
+                        return empty
+                    return slow(context)  # arrays and strings have Liquid properties
+                return value if type(value) is str else to_text(value)
+
+            return lone
+
+        def general(context: dict[str, Any]) -> str:
+            rendered = fast.render(context)
+            return slow(context) if rendered is _FALLBACK else str(rendered)
+
+        return general
 
     def render_value(self, value: Any, context: dict[str, Any]) -> Any:
         """Render every string inside `value` (objects and arrays recursively)."""

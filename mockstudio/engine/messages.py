@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 __all__ = ["Message", "MessageLog"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: cheaper to make (one per message sent); read-only all the same
 class Message:
     sid: str
     account_sid: str

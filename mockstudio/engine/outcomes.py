@@ -10,7 +10,9 @@ from .definition import Transition
 __all__ = ["Outcome", "Wait"]
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass's __init__ costs three times as much, and one is made
+# per widget run (treat them as read-only all the same).
+@dataclass(slots=True)
 class Outcome:
     """Leave the widget on `event`. `outputs` become `widgets.<name>`; `variables` are
     merged into `flow.variables` (set-variables, subflow results)."""
@@ -22,7 +24,7 @@ class Outcome:
     transition: Transition | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Wait:
     """Park the execution on the widget until it is resumed with one of the widget's
     events. `timeout` seconds of (virtual) time fire `timeout_event`; `outputs` are what

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import heapq
 import logging
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +27,7 @@ from .http import OutboundHttp
 from .messages import MessageLog
 from .outcomes import Outcome, Wait
 from .scripts import ScriptBook, ScriptedOutcome
-from .widgets import WIDGETS, WidgetRun
+from .widgets import WIDGETS, Widget, WidgetRun
 
 if TYPE_CHECKING:
     from ..studio import AccountState, Studio
@@ -236,7 +236,7 @@ class Engine:
         if event == _EXPIRE:
             self.finish(account, execution, "expired after 30 days active")
             return True
-        turn = self._turn(account, execution, parked.state)
+        turn = WidgetRun(self, account, execution, parked.state)
         outcome = widget.resume(turn, event, parked.outputs, payload)
         store = self.studio.store
         if store is not None:
@@ -407,9 +407,6 @@ class Engine:
 
     # -- the loop --------------------------------------------------------------------------
 
-    def _turn(self, account: AccountState, execution: Execution, state: State) -> WidgetRun:
-        return WidgetRun(self, account, execution, state)
-
     async def _advance(
         self,
         account: AccountState,
@@ -446,34 +443,45 @@ class Engine:
         step_sid: str | None,
     ) -> None:
         run: RunState | None = execution.run
-        if outcome is None and run is not None:  # a restart found it running `state`: again
-            result = await self._run_widget(account, execution, state)
+        if run is None:
+            return
+        result: Outcome | Wait | Awaitable[Outcome | Wait]
+        if outcome is None:  # a restart found it running `state`: again
+            result = self._run_widget(account, execution, state)
+            if not isinstance(result, Outcome | Wait):
+                result = await result
             if execution.run is not run or execution.status != ACTIVE:
                 return
             if isinstance(result, Wait):
                 self._park(account, execution, run, state, result)
                 return
             outcome = result
-        while run is not None and outcome is not None and execution.status == ACTIVE:
+        states = run.definition.states
+        while execution.status == ACTIVE:
             if outcome.outputs is not None or outcome.variables:
                 _write_outputs(execution, run, state.name, outcome.outputs, outcome.variables)
             transition = outcome.transition if outcome.transition is not None else state.transition(outcome.event)
             target = transition.next if transition is not None else None
             self._record_step(account, execution, run, state, outcome.event, target, step_sid)
             step_sid = None
-            if target is None or target not in run.definition.states:
+            if target is None or target not in states:
                 self.finish(account, execution, "flow end", completed=True)
                 return
             if run.step_count >= MAX_STEPS:
                 self.finish(account, execution, f"limit of {MAX_STEPS} steps")
                 return
-            run.repeats = run.repeats + 1 if run.last_widget == target else 1
-            run.last_widget = target
-            if run.repeats >= MAX_REPEATS:
-                self.finish(account, execution, f"widget {target} ran {MAX_REPEATS} times in a row")
-                return
-            state = run.definition.states[target]
-            result = await self._run_widget(account, execution, state)
+            if run.last_widget == target:
+                run.repeats += 1
+                if run.repeats >= MAX_REPEATS:
+                    self.finish(account, execution, f"widget {target} ran {MAX_REPEATS} times in a row")
+                    return
+            else:
+                run.repeats = 1
+                run.last_widget = target
+            state = states[target]
+            result = self._run_widget(account, execution, state)
+            if not isinstance(result, Outcome | Wait):  # it waits for I/O: other requests run meanwhile
+                result = await result
             if execution.run is not run or execution.status != ACTIVE:
                 return  # ended, deleted or reset while the widget ran
             if isinstance(result, Wait):
@@ -481,20 +489,36 @@ class Engine:
                 return
             outcome = result
 
-    async def _run_widget(self, account: AccountState, execution: Execution, state: State) -> Outcome | Wait:
+    def _run_widget(
+        self, account: AccountState, execution: Execution, state: State
+    ) -> Outcome | Wait | Awaitable[Outcome | Wait]:
+        """The widget's Outcome or Wait; an awaitable for a widget that waits for I/O (or a
+        scripted delay). Synchronous widgets run without a coroutine: a fast flow is mostly
+        such widgets, and a coroutine each would cost a tenth of its run time."""
         widget = WIDGETS[state.type]
-        turn = self._turn(account, execution, state)
-        script = self.scripts.take(account.sid, execution.flow_sid, state.name) if self.scripts else None
+        turn = WidgetRun(self, account, execution, state)
+        if self.scripts:
+            script = self.scripts.take(account.sid, execution.flow_sid, state.name)
+            if script is not None:
+                return self._run_scripted(widget, turn, script)
+        result = widget.run(turn)
+        if isinstance(result, Outcome | Wait):
+            return result
         store = self.studio.store
-        if script is not None:
-            if script.delay:
-                delay = asyncio.sleep(min(script.delay, 30.0))
-                await (delay if store is None else committing(store, delay))
-            if not widget.takes_script(script):
-                return _scripted_outcome(script, widget.default_event(state))
-            turn.script = script
-        running = widget.run(turn)
-        return await (running if store is None else committing(store, running))
+        return result if store is None else committing(store, result)
+
+    async def _run_scripted(self, widget: Widget, turn: WidgetRun, script: ScriptedOutcome) -> Outcome | Wait:
+        store = self.studio.store
+        if script.delay:
+            delay = asyncio.sleep(min(script.delay, 30.0))
+            await (delay if store is None else committing(store, delay))
+        if not widget.takes_script(script):
+            return _scripted_outcome(script, widget.default_event(turn.state))
+        turn.script = script
+        result = widget.run(turn)
+        if isinstance(result, Outcome | Wait):
+            return result
+        return await (result if store is None else committing(store, result))
 
     def _park(self, account: AccountState, execution: Execution, run: RunState, state: State, wait: Wait) -> None:
         now = self.studio.clock.now()

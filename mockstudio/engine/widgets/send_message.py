@@ -85,7 +85,7 @@ class SendMessage(Widget):
     def takes_script(self, script: ScriptedOutcome) -> bool:
         return script.event in self.events()  # the message is still recorded
 
-    async def run(self, turn: WidgetRun) -> Outcome:
+    def run(self, turn: WidgetRun) -> Outcome:
         outputs, ok = _send(turn, turn.prop("to") or _contact(turn), failed=_scripted_event(turn) == "failed")
         return Outcome("sent" if ok else "failed", outputs)
 
@@ -105,7 +105,7 @@ class SendAndWaitForReply(Widget):
     def takes_script(self, script: ScriptedOutcome) -> bool:
         return script.event in self.events()  # the message is still recorded; no wait
 
-    async def run(self, turn: WidgetRun) -> Outcome | Wait:
+    def run(self, turn: WidgetRun) -> Outcome | Wait:
         event = _scripted_event(turn)
         outputs, _ = _send(turn, _contact(turn), failed=event == "deliveryFailure")
         if event is not None:

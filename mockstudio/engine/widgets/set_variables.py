@@ -7,11 +7,16 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
+from ..definition import State
 from ..outcomes import Outcome
 from ..text import to_text
 from .base import Widget, WidgetRun
+
+if TYPE_CHECKING:
+    from ..liquid import StudioLiquid
 
 __all__ = ["SetVariables", "typed"]
 
@@ -30,22 +35,43 @@ def typed(value: str, parse_json: bool = False) -> Any:
     return value
 
 
+# One `{key, value}` as compiled: key, the value's renderer (None for plain text), the
+# value itself for plain text (typed once), parse_as_json, and whether the template names
+# `variables` (then it must see the ones set earlier in the same widget).
+_Item = tuple[str, Callable[[dict[str, Any]], str] | None, Any, bool, bool]
+
+
+def _compile(state: State, liquid: StudioLiquid) -> tuple[_Item, ...]:
+    items: list[_Item] = []
+    for item in state.properties.get("variables") or []:
+        if not isinstance(item, dict) or "key" not in item:
+            continue
+        source = to_text(item.get("value", ""))
+        parse_json = bool(item.get("parse_as_json") or item.get("type") == "json")
+        if "{" in source:
+            items.append((str(item["key"]), liquid.renderer(source), None, parse_json, "variables" in source))
+        else:  # parsed JSON is made anew per run: it may be a mutable object
+            items.append((str(item["key"]), None, source if parse_json else typed(source), parse_json, False))
+    return tuple(items)
+
+
 class SetVariables(Widget):
     type = "set-variables"
 
-    async def run(self, turn: WidgetRun) -> Outcome:
+    def run(self, turn: WidgetRun) -> Outcome:
         variables: dict[str, Any] = {}
-        context = turn.context
-        liquid = turn.engine.liquid
-        for item in turn.properties.get("variables") or []:
-            if not isinstance(item, dict) or "key" not in item:
+        context: dict[str, Any] | None = None
+        for key, renderer, constant, parse_json, sees_earlier in turn.compiled("#variables", _compile):
+            if renderer is None:
+                variables[key] = typed(constant, True) if parse_json else constant
                 continue
-            source = to_text(item.get("value", ""))
-            if variables and "variables" in source:
-                # Later variables of the same widget see the earlier ones.
-                flow = dict(context["flow"])
+            if context is None:
+                context = turn.context
+            if sees_earlier and variables:
+                # Later variables of the same widget see the earlier ones. The run's context
+                # is its own (runner.RunState): the runner sets `flow.variables` to the new
+                # layer when this step ends.
+                flow = context["flow"]
                 flow["variables"] = {**flow["variables"], **variables}
-                context = {**context, "flow": flow}
-            parse_json = bool(item.get("parse_as_json") or item.get("type") == "json")
-            variables[str(item["key"])] = typed(liquid.render_text(source, context), parse_json)
+            variables[key] = typed(renderer(context), parse_json)
         return Outcome("next", dict(variables), variables)

@@ -41,7 +41,7 @@ class Simulated(Widget):
     def default_event(self, state: Any) -> str:
         return self.events()[0]
 
-    async def run(self, turn: WidgetRun) -> Outcome | Wait:
+    def run(self, turn: WidgetRun) -> Outcome | Wait:
         configured = turn.engine.config.default_events.get(self.type)
         event = configured if configured in self.events() else self.default_event(turn.state)
         outputs = {

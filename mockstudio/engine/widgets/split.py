@@ -113,7 +113,7 @@ def evaluate(kind: str, subject: str, value: str) -> bool:
 class SplitBasedOn(Widget):
     type = "split-based-on"
 
-    async def run(self, turn: WidgetRun) -> Outcome:
+    def run(self, turn: WidgetRun) -> Outcome:
         source = turn.properties.get("input")
         subject_default = turn.prop("input")
         for transition in turn.state.transitions:

@@ -22,7 +22,7 @@ class RunSubflow(Widget):
     def resume_events(self, state: State) -> tuple[str, ...]:
         return ("completed", "failed")
 
-    async def run(self, turn: WidgetRun) -> Outcome | Wait:
+    def run(self, turn: WidgetRun) -> Outcome | Wait:
         run = turn.execution.run
         if run is None or run.parent_step_sid is not None:
             return Outcome("failed", {})

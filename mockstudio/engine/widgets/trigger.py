@@ -14,5 +14,5 @@ __all__ = ["Trigger"]
 class Trigger(Widget):
     type = "trigger"
 
-    async def run(self, turn: WidgetRun) -> Outcome:
+    def run(self, turn: WidgetRun) -> Outcome:
         return Outcome("reentered")
