@@ -150,10 +150,12 @@ class SortedIndex(Generic[T]):
         return bisect_right(self._items, key, key=self._key)  # type: ignore[arg-type,type-var]  # typeshed: key needs T
 
     def add(self, key: int, item: T) -> None:
-        if not self._items or key > self._key_at(-1):  # the common case: time moves forward
-            if self._keys is not None:
-                self._keys.append(key)
-            self._items.append(item)
+        items, keys = self._items, self._keys
+        if not items or key > (keys[-1] if keys is not None else self._key(items[-1])):  # type: ignore[misc]
+            # The common case, time moving forward: append (one per step of every flow run).
+            if keys is not None:
+                keys.append(key)
+            items.append(item)
             return
         at = self._left(key)
         if self._keys is not None:

@@ -43,14 +43,25 @@ class SidFactory(Protocol):
 
 
 class RandomSids:
-    """Unpredictable SIDs, as Twilio mints them: a generator seeded from the OS once
-    (an `os.urandom` call per SID costs a system call on the engine's hot path)."""
+    """Unpredictable SIDs, as Twilio mints them: from a generator seeded from the OS once
+    (an `os.urandom` call per SID costs a system call on the engine's hot path), drawn in
+    batches of hex digits that each SID slices (half the cost of formatting one number
+    per SID; a flow run mints one per step and message)."""
+
+    _BATCH = 256  # SIDs per batch
 
     def __init__(self) -> None:
-        self._bits = random.Random(os.urandom(32)).getrandbits
+        self._bytes = random.Random(os.urandom(32)).randbytes
+        self._digits = ""
+        self._at = 0
 
     def new(self, prefix: str) -> str:
-        return f"{prefix}{self._bits(128):032x}"
+        at = self._at
+        if at == len(self._digits):
+            self._digits = self._bytes(16 * self._BATCH).hex()
+            at = 0
+        self._at = at + 32
+        return prefix + self._digits[at : at + 32]
 
 
 class SeededSids:

@@ -76,10 +76,14 @@ class _Path:
         self.segments = text.split(".")
 
 
+# A filter: its function, its arguments, and whether any argument is a path to resolve.
+_Filter = tuple[Callable[..., Any], tuple[Any, ...], bool]
+
+
 class _Output:
     __slots__ = ("filters", "path")
 
-    def __init__(self, path: _Path, filters: list[tuple[Callable[..., Any], list[Any]]]) -> None:
+    def __init__(self, path: _Path, filters: list[_Filter]) -> None:
         self.path = path
         self.filters = filters
 
@@ -140,19 +144,17 @@ class _FastTemplate:
             value = self._resolve(part.path, context)
             if value is _FALLBACK:
                 return _FALLBACK
-            for func, raw_args in part.filters:
-                args = []
-                for arg in raw_args:
-                    if isinstance(arg, _Path):
-                        arg = self._resolve(arg, context)
-                        if arg is _FALLBACK:
-                            return _FALLBACK
-                    args.append(arg)
+            for func, raw_args, has_paths in part.filters:
+                args = raw_args
+                if has_paths:
+                    args = tuple(self._resolve(arg, context) if type(arg) is _Path else arg for arg in raw_args)
+                    if any(arg is _FALLBACK for arg in args):
+                        return _FALLBACK
                 try:
                     value = func(value, *args)
                 except Exception:  # python-liquid's own error handling decides
                     return _FALLBACK
-            out.append(to_text(value))
+            out.append(value if type(value) is str else to_text(value))
         return "".join(out)
 
     def lone_path(self) -> tuple[str, ...] | None:
@@ -169,7 +171,7 @@ def _parse_output(env: Environment, inner: str) -> _Output | None:
     head = head.strip()
     if not _ROOT_PATH.fullmatch(head):
         return None
-    filters: list[tuple[Callable[..., Any], list[Any]]] = []
+    filters: list[_Filter] = []
     for text in filter_texts:
         name, colon, arg_text = text.partition(":")
         name = name.strip()
@@ -183,7 +185,7 @@ def _parse_output(env: Environment, inner: str) -> _Output | None:
                 if arg is _FALLBACK:
                     return None
                 args.append(arg)
-        filters.append((func, args))
+        filters.append((func, tuple(args), any(type(arg) is _Path for arg in args)))
     return _Output(_Path(head), filters)
 
 

@@ -42,6 +42,7 @@ MAX_REPEATS = 10
 MAX_ACTIVE_SECONDS = 30 * 24 * 3600
 _EXPIRE = "__expired__"
 _TIMERS_COMPACT_MIN = 1024
+_DECIDED = (Outcome, Wait)  # what a synchronous widget returns (a tuple: `A | B` is built per call)
 
 
 @dataclass(slots=True)
@@ -448,7 +449,7 @@ class Engine:
         result: Outcome | Wait | Awaitable[Outcome | Wait]
         if outcome is None:  # a restart found it running `state`: again
             result = self._run_widget(account, execution, state)
-            if not isinstance(result, Outcome | Wait):
+            if not isinstance(result, _DECIDED):
                 result = await result
             if execution.run is not run or execution.status != ACTIVE:
                 return
@@ -480,7 +481,7 @@ class Engine:
                 run.last_widget = target
             state = states[target]
             result = self._run_widget(account, execution, state)
-            if not isinstance(result, Outcome | Wait):  # it waits for I/O: other requests run meanwhile
+            if not isinstance(result, _DECIDED):  # it waits for I/O: other requests run meanwhile
                 result = await result
             if execution.run is not run or execution.status != ACTIVE:
                 return  # ended, deleted or reset while the widget ran
@@ -502,7 +503,7 @@ class Engine:
             if script is not None:
                 return self._run_scripted(widget, turn, script)
         result = widget.run(turn)
-        if isinstance(result, Outcome | Wait):
+        if isinstance(result, _DECIDED):
             return result
         store = self.studio.store
         return result if store is None else committing(store, result)
@@ -516,7 +517,7 @@ class Engine:
             return _scripted_outcome(script, widget.default_event(turn.state))
         turn.script = script
         result = widget.run(turn)
-        if isinstance(result, Outcome | Wait):
+        if isinstance(result, _DECIDED):
             return result
         return await (result if store is None else committing(store, result))
 
@@ -549,9 +550,10 @@ class Engine:
         target: str | None,
         step_sid: str | None,
     ) -> None:
-        now = self.studio.seconds()
+        studio = self.studio
+        now = studio.seconds()
         step = Step(  # positional: this runs for every step of every execution
-            step_sid or self.studio.sids.new(sids.STEP),
+            step_sid or studio.sids.new(sids.STEP),
             execution.sid,
             event,  # name
             state.name,  # transitioned_from
@@ -564,12 +566,13 @@ class Engine:
             None,  # date_updated
             account.next_key(now),
         )
-        if execution.steps is None:
-            execution.steps = SortedIndex(BY_KEY)
-        execution.steps.add(step.key, step)
+        steps = execution.steps
+        if steps is None:
+            steps = execution.steps = SortedIndex(BY_KEY)
+        steps.add(step.key, step)
         run.step_count += 1
         execution.date_updated = now
-        store = self.studio.store
+        store = studio.store
         if store is not None:  # (the layers _write_outputs replaced are saved with the step)
             self._resuming.pop(execution.sid, None)
             store.step_added(execution, step)

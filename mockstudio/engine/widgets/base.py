@@ -21,7 +21,9 @@ if TYPE_CHECKING:
     from ..runner import Engine
     from ..scripts import ScriptedOutcome
 
-__all__ = ["Widget", "WidgetRun"]
+__all__ = ["Renderer", "Widget", "WidgetRun", "property_renderer"]
+
+Renderer = Callable[[dict[str, Any]], str]  # a template compiled (StudioLiquid.renderer)
 
 
 class WidgetRun:
@@ -73,14 +75,16 @@ class WidgetRun:
         liquid = self.engine.liquid
         entry = self.state.compiled.get(name)
         if entry is None or entry[0] is not liquid:
-            entry = self.state.compiled[name] = (liquid, _property_renderer(self.state.properties.get(name), liquid))
-        renderer: Any = entry[1]
+            entry = self.state.compiled[name] = (liquid, property_renderer(self.state.properties.get(name), liquid))
+        return self.rendered(entry[1], default)
+
+    def rendered(self, renderer: Renderer | str | None, default: str = "") -> str:
+        """What `property_renderer` made of a property, rendered."""
         if renderer is None:
             return default
         if type(renderer) is str:
             return renderer
-        text: str = renderer(self.context)
-        return text
+        return renderer(self.context)  # type: ignore[operator]  # (not a str: see above)
 
     def pairs(self, name: str) -> list[tuple[str, str]]:
         value = self.state.properties.get(name)
@@ -95,25 +99,26 @@ class WidgetRun:
     def record_message(
         self, *, direction: str, from_: str, to: str, body: str, status: str, media_url: tuple[str, ...] = ()
     ) -> Message:
-        message = Message(
-            sid=self.new_sid("SM"),
-            account_sid=self.account.sid,
-            direction=direction,
-            from_=from_,
-            to=to,
-            body=body,
-            execution_sid=self.execution.sid,
-            flow_sid=self.execution.flow_sid,
-            status=status,
-            date_created=self.now(),
-            media_url=media_url,
+        message = Message(  # positional: one per message sent
+            self.engine.studio.sids.new("SM"),
+            self.account.sid,
+            direction,
+            from_,
+            to,
+            body,
+            self.execution.sid,
+            self.execution.flow_sid,
+            status,
+            self.engine.studio.seconds(),
+            media_url,
         )
         self.engine.messages.add(message)
         return message
 
 
-def _property_renderer(value: Any, liquid: StudioLiquid) -> str | Callable[[dict[str, Any]], str] | None:
-    """None for an absent property, its text when it has no Liquid, else its renderer."""
+def property_renderer(value: Any, liquid: StudioLiquid) -> Renderer | str | None:
+    """None for an absent property, its text when it has no Liquid, else its renderer
+    (WidgetRun.rendered renders either)."""
     if value is None:
         return None
     text = value if type(value) is str else to_text(value)

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..definition import State
 from ..outcomes import Outcome, Wait
-from .base import Widget, WidgetRun
+from .base import Renderer, Widget, WidgetRun, property_renderer
 
 if TYPE_CHECKING:
+    from ..liquid import StudioLiquid
     from ..scripts import ScriptedOutcome
 
 __all__ = ["SendAndWaitForReply", "SendMessage", "outbound_outputs"]
@@ -21,12 +23,13 @@ __all__ = ["SendAndWaitForReply", "SendMessage", "outbound_outputs"]
 DEFAULT_TIMEOUT = 3600
 
 
-def outbound_outputs(turn: WidgetRun, sid: str, body: str, from_: str, to: str, status: str) -> dict[str, Any]:
+def outbound_outputs(
+    turn: WidgetRun, sid: str, body: str, from_: str, to: str, status: str, media: str
+) -> dict[str, Any]:
     """`widgets.<name>.outbound.*`. Keys whose value would be null (ErrorCode and
     ErrorMessage when nothing failed, MessagingServiceSid when sending from a number) are
     left out: they render empty in Liquid either way, and a waiting execution keeps this
     map, so ten keys rather than twelve halve its size."""
-    media = turn.prop("media_url")
     outbound: dict[str, Any] = {
         "Sid": sid,
         "AccountSid": turn.account.sid,
@@ -43,13 +46,25 @@ def outbound_outputs(turn: WidgetRun, sid: str, body: str, from_: str, to: str, 
     return {"outbound": outbound}
 
 
-def _send(turn: WidgetRun, to: str, failed: bool) -> tuple[dict[str, Any], bool]:
-    """Record the message; `failed` (a scripted failure) records it as failed, with the
-    full `outbound.*` map plus ErrorCode/ErrorMessage, as a real API send failure gives.
-    A scripted outcome's outputs are merged in (objects key by key)."""
-    from_ = turn.prop("from") or turn.execution.flow_channel_address  # {{flow.channel.address}}
-    body = turn.prop("body")
-    media = turn.prop("media_url")
+_PROPERTIES = ("from", "to", "body", "media_url")
+
+
+def _compile(state: State, liquid: StudioLiquid) -> tuple[Renderer | str | None, ...]:
+    return tuple(property_renderer(state.properties.get(name), liquid) for name in _PROPERTIES)
+
+
+def _send(turn: WidgetRun, to_contact: bool, failed: bool) -> tuple[dict[str, Any], bool]:
+    """Record the message (to the contact, or to the widget's `to`); `failed` (a scripted
+    failure) records it as failed, with the full `outbound.*` map plus ErrorCode/
+    ErrorMessage, as a real API send failure gives. A scripted outcome's outputs are
+    merged in (objects key by key)."""
+    from_r, to_r, body_r, media_r = turn.compiled("#send", _compile)
+    execution = turn.execution
+    from_ = turn.rendered(from_r) or execution.flow_channel_address  # {{flow.channel.address}}
+    to = "" if to_contact else turn.rendered(to_r)
+    to = to or execution.contact_channel_address  # {{contact.channel.address}}
+    body = turn.rendered(body_r)
+    media = turn.rendered(media_r)
     status = "failed" if failed else "queued"
     message = turn.record_message(
         direction="outbound",
@@ -59,7 +74,7 @@ def _send(turn: WidgetRun, to: str, failed: bool) -> tuple[dict[str, Any], bool]
         status=status,
         media_url=(media,) if media else (),
     )
-    outputs = outbound_outputs(turn, message.sid, body, from_, to, status)
+    outputs = outbound_outputs(turn, message.sid, body, from_, to, status, media)
     if failed:
         outputs["outbound"]["ErrorCode"] = 30008
         outputs["outbound"]["ErrorMessage"] = "Unknown error (scripted by mockstudio)"
@@ -75,10 +90,6 @@ def _scripted_event(turn: WidgetRun) -> str | None:
     return turn.script.event if turn.script is not None else None
 
 
-def _contact(turn: WidgetRun) -> str:
-    return turn.execution.contact_channel_address  # {{contact.channel.address}}
-
-
 class SendMessage(Widget):
     type = "send-message"
 
@@ -86,7 +97,7 @@ class SendMessage(Widget):
         return script.event in self.events()  # the message is still recorded
 
     def run(self, turn: WidgetRun) -> Outcome:
-        outputs, ok = _send(turn, turn.prop("to") or _contact(turn), failed=_scripted_event(turn) == "failed")
+        outputs, ok = _send(turn, to_contact=False, failed=_scripted_event(turn) == "failed")
         return Outcome("sent" if ok else "failed", outputs)
 
 
@@ -107,7 +118,7 @@ class SendAndWaitForReply(Widget):
 
     def run(self, turn: WidgetRun) -> Outcome | Wait:
         event = _scripted_event(turn)
-        outputs, _ = _send(turn, _contact(turn), failed=event == "deliveryFailure")
+        outputs, _ = _send(turn, to_contact=True, failed=event == "deliveryFailure")
         if event is not None:
             return Outcome(event, outputs)
         timeout = timeout_seconds(turn.properties.get("timeout", DEFAULT_TIMEOUT))

@@ -7,10 +7,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
+from ..definition import State, Transition
 from ..outcomes import Outcome
 from ..text import STUDIO_TIME_ZONE
-from .base import Widget, WidgetRun
+from .base import Renderer, Widget, WidgetRun, property_renderer
+
+if TYPE_CHECKING:
+    from ..liquid import StudioLiquid
 
 __all__ = ["CONDITIONS", "SplitBasedOn", "evaluate"]
 
@@ -110,23 +115,42 @@ def evaluate(kind: str, subject: str, value: str) -> bool:
     return predicate is not None and predicate(subject, value)
 
 
+# A `match` transition as compiled: the transition and its conditions, each as its
+# predicate, the subject's renderer (None: the widget's input) and the value's renderer.
+_Match = tuple[Transition, tuple[tuple[Callable[[str, str], bool] | None, Renderer | str | None, Renderer | str], ...]]
+
+
+def _compile(state: State, liquid: StudioLiquid) -> tuple[Renderer | str | None, tuple[_Match, ...]]:
+    source = state.properties.get("input")
+    matches: list[_Match] = []
+    for transition in state.transitions:
+        if transition.event != "match" or not transition.conditions:
+            continue
+        conditions = []
+        for condition in transition.conditions:
+            arguments = condition.get("arguments")
+            subject = None
+            if isinstance(arguments, list) and arguments and arguments[0] != source:
+                subject = property_renderer(arguments[0], liquid)  # Console writes the input here
+            value = property_renderer(condition.get("value", ""), liquid) or ""
+            conditions.append((CONDITIONS.get(str(condition.get("type"))), subject, value))
+        matches.append((transition, tuple(conditions)))
+    return property_renderer(source, liquid), tuple(matches)
+
+
 class SplitBasedOn(Widget):
     type = "split-based-on"
 
     def run(self, turn: WidgetRun) -> Outcome:
-        source = turn.properties.get("input")
-        subject_default = turn.prop("input")
-        for transition in turn.state.transitions:
-            if transition.event != "match" or not transition.conditions:
-                continue
-            if all(self._holds(turn, condition, source, subject_default) for condition in transition.conditions):
+        source, matches = turn.compiled("#split", _compile)
+        subject_default = turn.rendered(source)  # rendered once for every condition naming it
+        for transition, conditions in matches:
+            for predicate, subject, value in conditions:
+                if predicate is None:  # an unknown condition type never matches
+                    break
+                text = subject_default if subject is None else turn.rendered(subject)
+                if not predicate(text, turn.rendered(value)):
+                    break
+            else:
                 return Outcome("match", transition=transition)
         return Outcome("noMatch")
-
-    @staticmethod
-    def _holds(turn: WidgetRun, condition: dict[str, object], source: object, default: str) -> bool:
-        arguments = condition.get("arguments")
-        subject = default
-        if isinstance(arguments, list) and arguments and arguments[0] != source:
-            subject = turn.render(arguments[0])  # Console writes the input here: rendered once above
-        return evaluate(str(condition.get("type")), subject, turn.render(condition.get("value", "")))
