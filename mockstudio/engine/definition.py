@@ -39,12 +39,17 @@ class State:
     # What widgets compile from `properties` on their first run (rendering functions for
     # its templates...), so later runs of this revision skip it: see WidgetRun.compiled.
     compiled: dict[str, tuple[object, Any]] = field(default_factory=dict, compare=False, repr=False)
+    # The first transition for each event (the runner looks one up per step).
+    by_event: dict[str, Transition] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        by_event: dict[str, Transition] = {}
+        for transition in self.transitions:
+            by_event.setdefault(transition.event, transition)
+        object.__setattr__(self, "by_event", by_event)  # (frozen)
 
     def transition(self, event: str) -> Transition | None:
-        for transition in self.transitions:
-            if transition.event == event:
-                return transition
-        return None
+        return self.by_event.get(event)
 
 
 @dataclass(frozen=True, slots=True)

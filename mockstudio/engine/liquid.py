@@ -135,19 +135,30 @@ class _FastTemplate:
 
     def render(self, context: dict[str, Any]) -> Any:
         """The text, or _FALLBACK when python-liquid must decide."""
+        undefined = self.env.undefined
         out = []
         for part in self.parts:
             if type(part) is str:
                 out.append(part)
                 continue
             assert isinstance(part, _Output)
-            value = self._resolve(part.path, context)
-            if value is _FALLBACK:
+            value: Any = context
+            for segment in part.path.segments:  # _resolve, inlined: this runs for every output
+                if type(value) is dict:
+                    if segment in value:
+                        value = value[segment]
+                        continue
+                    if segment in _LIST_PROPERTIES:
+                        return _FALLBACK
+                    value = undefined(segment)
+                    break
+                if value is None or is_undefined(value):
+                    value = undefined(segment)
+                    break
                 return _FALLBACK
-            for func, raw_args, has_paths in part.filters:
-                args = raw_args
+            for func, args, has_paths in part.filters:
                 if has_paths:
-                    args = tuple(self._resolve(arg, context) if type(arg) is _Path else arg for arg in raw_args)
+                    args = tuple(self._resolve(arg, context) if type(arg) is _Path else arg for arg in args)
                     if any(arg is _FALLBACK for arg in args):
                         return _FALLBACK
                 try:

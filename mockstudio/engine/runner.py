@@ -458,12 +458,15 @@ class Engine:
                 return
             outcome = result
         states = run.definition.states
+        # The time of the steps: read again after each await (a synchronous stretch of
+        # widgets takes microseconds, and steps are dated to the second).
+        now = self.studio.seconds()
         while execution.status == ACTIVE:
             if outcome.outputs is not None or outcome.variables:
                 _write_outputs(execution, run, state.name, outcome.outputs, outcome.variables)
-            transition = outcome.transition if outcome.transition is not None else state.transition(outcome.event)
+            transition = outcome.transition if outcome.transition is not None else state.by_event.get(outcome.event)
             target = transition.next if transition is not None else None
-            self._record_step(account, execution, run, state, outcome.event, target, step_sid)
+            self._record_step(account, execution, run, state, outcome.event, target, step_sid, now)
             step_sid = None
             if target is None or target not in states:
                 self.finish(account, execution, "flow end", completed=True)
@@ -483,6 +486,7 @@ class Engine:
             result = self._run_widget(account, execution, state)
             if not isinstance(result, _DECIDED):  # it waits for I/O: other requests run meanwhile
                 result = await result
+                now = self.studio.seconds()
             if execution.run is not run or execution.status != ACTIVE:
                 return  # ended, deleted or reset while the widget ran
             if isinstance(result, Wait):
@@ -498,7 +502,7 @@ class Engine:
         such widgets, and a coroutine each would cost a tenth of its run time."""
         widget = WIDGETS[state.type]
         turn = WidgetRun(self, account, execution, state)
-        if self.scripts:
+        if self.scripts.entries:
             script = self.scripts.take(account.sid, execution.flow_sid, state.name)
             if script is not None:
                 return self._run_scripted(widget, turn, script)
@@ -549,9 +553,9 @@ class Engine:
         event: str,
         target: str | None,
         step_sid: str | None,
+        now: int,
     ) -> None:
         studio = self.studio
-        now = studio.seconds()
         step = Step(  # positional: this runs for every step of every execution
             step_sid or studio.sids.new(sids.STEP),
             execution.sid,

@@ -40,35 +40,33 @@ class Script:
 class ScriptBook:
     def __init__(self, limit: int = 1000) -> None:
         self.limit = limit
-        self._scripts: list[Script] = []
+        self.entries: list[Script] = []  # (the runner checks it before each widget: a plain attribute)
 
-    def __bool__(self) -> bool:
-        return bool(self._scripts)
 
     def add(self, script: Script) -> None:
         # A newer script for the same widget replaces the older one.
-        self._scripts = [
+        self.entries = [
             s
-            for s in self._scripts
+            for s in self.entries
             if not (s.account_sid == script.account_sid and s.widget == script.widget and s.flow_sid == script.flow_sid)
         ]
-        if len(self._scripts) >= self.limit:
-            del self._scripts[0]
-        self._scripts.append(script)
+        if len(self.entries) >= self.limit:
+            del self.entries[0]
+        self.entries.append(script)
 
     def list(self, account_sid: str) -> list[Script]:
-        return [s for s in self._scripts if s.account_sid == account_sid]
+        return [s for s in self.entries if s.account_sid == account_sid]
 
     def clear(self, account_sid: str | None = None) -> None:
         if account_sid is None:
-            self._scripts.clear()
+            self.entries.clear()
         else:
-            self._scripts = [s for s in self._scripts if s.account_sid != account_sid]
+            self.entries = [s for s in self.entries if s.account_sid != account_sid]
 
     def take(self, account_sid: str, flow_sid: str, widget: str) -> ScriptedOutcome | None:
         """The next outcome scripted for this widget, consuming one use of it."""
         best: Script | None = None
-        for script in self._scripts:
+        for script in self.entries:
             if script.account_sid != account_sid or script.widget != widget:
                 continue
             if script.flow_sid == flow_sid:

@@ -74,4 +74,4 @@ class SetVariables(Widget):
                 flow = context["flow"]
                 flow["variables"] = {**flow["variables"], **variables}
             variables[key] = typed(renderer(context), parse_json)
-        return Outcome("next", dict(variables), variables)
+        return Outcome("next", variables, variables)  # one dict: both layers are read-only
