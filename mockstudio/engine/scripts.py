@@ -42,7 +42,6 @@ class ScriptBook:
         self.limit = limit
         self.entries: list[Script] = []  # (the runner checks it before each widget: a plain attribute)
 
-
     def add(self, script: Script) -> None:
         # A newer script for the same widget replaces the older one.
         self.entries = [
