@@ -98,7 +98,7 @@ class _FastTemplate:
 
     def __init__(self, env: Environment, parts: list[str | _Output]) -> None:
         self.env = env
-        self.parts = parts
+        self.parts: list[Any] = parts  # (Any: render tells them apart by type(), not isinstance)
 
     @classmethod
     def compile(cls, env: Environment, source: str) -> _FastTemplate | None:
@@ -141,7 +141,6 @@ class _FastTemplate:
             if type(part) is str:
                 out.append(part)
                 continue
-            assert isinstance(part, _Output)
             value: Any = context
             for segment in part.path.segments:  # _resolve, inlined: this runs for every output
                 if type(value) is dict:

@@ -484,14 +484,16 @@ class Engine:
                 run.last_widget = target
             state = states[target]
             result = self._run_widget(account, execution, state)
-            if not isinstance(result, _DECIDED):  # it waits for I/O: other requests run meanwhile
-                result = await result
-                now = self.studio.seconds()
-            if execution.run is not run or execution.status != ACTIVE:
-                return  # ended, deleted or reset while the widget ran
-            if isinstance(result, Wait):
-                self._park(account, execution, run, state, result)
-                return
+            if type(result) is not Outcome:
+                if not isinstance(result, _DECIDED):  # it waits for I/O: other requests run meanwhile
+                    result = await result
+                    now = self.studio.seconds()
+                if isinstance(result, Wait):
+                    if execution.run is run and execution.status == ACTIVE:
+                        self._park(account, execution, run, state, result)
+                    return
+            if execution.run is not run:
+                return  # ended, deleted or reset while the widget ran (the loop checks the status)
             outcome = result
 
     def _run_widget(
