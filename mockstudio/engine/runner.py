@@ -509,7 +509,7 @@ class Engine:
             if script is not None:
                 return self._run_scripted(widget, turn, script)
         result = widget.run(turn)
-        if isinstance(result, _DECIDED):
+        if type(result) is Outcome or isinstance(result, _DECIDED):
             return result
         store = self.studio.store
         return result if store is None else committing(store, result)
