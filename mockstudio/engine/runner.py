@@ -447,8 +447,9 @@ class Engine:
         if run is None:
             return
         result: Outcome | Wait | Awaitable[Outcome | Wait]
+        turn = WidgetRun(self, account, execution, state)  # one for the widgets this loop runs, in turn
         if outcome is None:  # a restart found it running `state`: again
-            result = self._run_widget(account, execution, state)
+            result = self._run_widget(turn, state)
             if not isinstance(result, _DECIDED):
                 result = await result
             if execution.run is not run or execution.status != ACTIVE:
@@ -483,7 +484,7 @@ class Engine:
                 run.repeats = 1
                 run.last_widget = target
             state = states[target]
-            result = self._run_widget(account, execution, state)
+            result = self._run_widget(turn, state)
             if type(result) is not Outcome:
                 if not isinstance(result, _DECIDED):  # it waits for I/O: other requests run meanwhile
                     result = await result
@@ -496,16 +497,16 @@ class Engine:
                 return  # ended, deleted or reset while the widget ran (the loop checks the status)
             outcome = result
 
-    def _run_widget(
-        self, account: AccountState, execution: Execution, state: State
-    ) -> Outcome | Wait | Awaitable[Outcome | Wait]:
+    def _run_widget(self, turn: WidgetRun, state: State) -> Outcome | Wait | Awaitable[Outcome | Wait]:
         """The widget's Outcome or Wait; an awaitable for a widget that waits for I/O (or a
         scripted delay). Synchronous widgets run without a coroutine: a fast flow is mostly
-        such widgets, and a coroutine each would cost a tenth of its run time."""
+        such widgets, and a coroutine each would cost a tenth of its run time. `turn` is
+        the loop's, pointed at this widget."""
+        turn.state = state
+        turn.script = None
         widget = WIDGETS[state.type]
-        turn = WidgetRun(self, account, execution, state)
         if self.scripts.entries:
-            script = self.scripts.take(account.sid, execution.flow_sid, state.name)
+            script = self.scripts.take(turn.account.sid, turn.execution.flow_sid, state.name)
             if script is not None:
                 return self._run_scripted(widget, turn, script)
         result = widget.run(turn)

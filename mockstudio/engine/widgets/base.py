@@ -97,7 +97,7 @@ class WidgetRun:
         return self.engine.studio.sids.new(prefix)
 
     def record_message(
-        self, *, direction: str, from_: str, to: str, body: str, status: str, media_url: tuple[str, ...] = ()
+        self, direction: str, from_: str, to: str, body: str, status: str, media_url: tuple[str, ...] = ()
     ) -> Message:
         message = Message(  # positional: one per message sent
             self.engine.studio.sids.new("SM"),

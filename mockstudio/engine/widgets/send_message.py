@@ -60,20 +60,14 @@ def _send(turn: WidgetRun, to_contact: bool, failed: bool) -> tuple[dict[str, An
     merged in (objects key by key)."""
     from_r, to_r, body_r, media_r = turn.compiled("#send", _compile)
     execution = turn.execution
-    from_ = turn.rendered(from_r) or execution.flow_channel_address  # {{flow.channel.address}}
-    to = "" if to_contact else turn.rendered(to_r)
+    rendered = turn.rendered
+    from_ = rendered(from_r) or execution.flow_channel_address  # {{flow.channel.address}}
+    to = "" if to_contact else rendered(to_r)
     to = to or execution.contact_channel_address  # {{contact.channel.address}}
-    body = turn.rendered(body_r)
-    media = turn.rendered(media_r)
+    body = rendered(body_r)
+    media = rendered(media_r)
     status = "failed" if failed else "queued"
-    message = turn.record_message(
-        direction="outbound",
-        from_=from_,
-        to=to,
-        body=body,
-        status=status,
-        media_url=(media,) if media else (),
-    )
+    message = turn.record_message("outbound", from_, to, body, status, (media,) if media else ())
     outputs = outbound_outputs(turn, message.sid, body, from_, to, status, media)
     if failed:
         outputs["outbound"]["ErrorCode"] = 30008
