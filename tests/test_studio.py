@@ -19,7 +19,7 @@ from mockstudio.errors import (
 )
 from mockstudio.models import Execution
 from mockstudio.paging import PageRequest
-from mockstudio.sids import SeededSids, is_sid
+from mockstudio.sids import RandomSids, SeededSids, is_sid
 from mockstudio.studio import AccountSeed, AccountState, FlowSeed, Studio, inert_definition
 
 from .helpers import rest_trigger
@@ -685,6 +685,15 @@ def test_seeded_sids_are_deterministic_and_well_formed() -> None:
     assert values == [two.new("FN") for _ in range(5)]
     assert all(SID_RE.match(v) and is_sid(v, "FN") for v in values)
     assert len(set(values)) == 5
+
+
+def test_random_sids_are_unique_and_well_formed_across_batches() -> None:
+    # RandomSids slices SIDs from batches of random hex digits: cross a few batch ends.
+    factory = RandomSids()
+    values = [factory.new("FT" if n % 2 else "SM") for n in range(3 * RandomSids._BATCH + 7)]
+    assert all(SID_RE.match(v) and (is_sid(v, "FT") or is_sid(v, "SM")) for v in values)
+    assert len({v[2:] for v in values}) == len(values)
+    assert RandomSids().new("FN") != RandomSids().new("FN")  # each factory seeded from the OS
 
 
 def test_is_sid() -> None:

@@ -7,7 +7,9 @@ from typing import Any
 import pytest
 
 from mockstudio.clock import ManualClock
+from mockstudio.engine.definition import parse_definition
 from mockstudio.engine.liquid import StudioLiquid, to_text
+from mockstudio.engine.widgets import WidgetRun
 
 from .support import START, Harness, rest_flow, say
 
@@ -181,6 +183,21 @@ async def test_engine_renders_with_its_clock() -> None:
     h.clock.set(START + 86400)
     execution = await h.start({"k": 1})
     assert h.messages(execution) == [("outbound", '2023-11-15 {"k": 1}')]
+
+
+async def test_a_state_compiled_for_one_engine_is_compiled_again_for_another() -> None:
+    # Widgets keep their compiled properties with the State, bound to the engine's Liquid
+    # environment (whose `date` reads that engine's clock): another engine must not use them.
+    first, second = Harness(rest_flow(None)), Harness(rest_flow(None))
+    second.clock.set(START + 400 * 86400)
+    definition, _ = parse_definition(rest_flow("m", say("m", "{{ 'now' | date: '%Y' }}")))
+    assert definition is not None
+    state = definition.states["m"]
+    years = []
+    for h in (first, second, first):
+        execution = await h.start()  # ended at once: renders with an empty context
+        years.append(WidgetRun(h.engine, h.account, execution, state).prop("body"))
+    assert years == ["2023", "2024", "2023"]
 
 
 @pytest.mark.parametrize(

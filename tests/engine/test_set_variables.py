@@ -138,6 +138,37 @@ async def test_variables_are_per_execution() -> None:
     assert h.variables(second) == {"count": 0}
 
 
+async def test_one_revision_sets_each_executions_own_values() -> None:
+    # Compiled once per revision; values, and later ones seeing earlier ones, per execution.
+    flow = rest_flow(
+        "set",
+        _vars(
+            "set",
+            [
+                {"key": "name", "value": "{{flow.data.name}}"},
+                {"key": "greeting", "value": "Hi {{flow.variables.name}}"},
+                {"key": "n", "value": "{{flow.data.n | plus: 1}}"},
+            ],
+        ),
+    )
+    h = Harness(flow)
+    first = await h.start({"name": "Ann", "n": 1}, to="+15550000001")
+    second = await h.start({"name": "Bo", "n": 5}, to="+15550000002")
+    assert h.variables(first) == {"name": "Ann", "greeting": "Hi Ann", "n": 2}
+    assert h.variables(second) == {"name": "Bo", "greeting": "Hi Bo", "n": 6}
+    assert h.widgets(first)["set"] == {"name": "Ann", "greeting": "Hi Ann", "n": 2}
+
+
+async def test_a_json_constant_is_parsed_anew_for_each_execution() -> None:
+    # Parsed objects are mutable: executions must not share one.
+    flow = rest_flow("set", _vars("set", [{"key": "obj", "value": '{"a": [1]}', "parse_as_json": True}]))
+    h = Harness(flow)
+    first = await h.start(to="+15550000001")
+    second = await h.start(to="+15550000002")
+    assert h.variables(first)["obj"] == h.variables(second)["obj"] == {"a": [1]}
+    assert h.variables(first)["obj"] is not h.variables(second)["obj"]
+
+
 async def test_date_now_uses_the_clock_in_studio_time_zone() -> None:
     # START is 2023-11-14T22:13:20Z = 14:13 in Los Angeles.
     flow = rest_flow("set", _vars("set", [{"key": "today", "value": '{{ "now" | date: "%Y-%m-%d %H:%M" }}'}]))

@@ -193,6 +193,29 @@ async def test_liquid_in_value() -> None:
     assert h2.steps(unmatched)[1] == ("noMatch", "check", "no")
 
 
+async def test_one_revision_branches_on_each_executions_own_values() -> None:
+    # The split is compiled once per revision; every execution renders its own input/value.
+    h = Harness(_flow(("yes", [condition("equal_to", "{{flow.data.expected}}")])))
+    matched = await h.start({"input": "Blue", "expected": "blue"}, to="+15550000001")
+    unmatched = await h.start({"input": "Blue", "expected": "green"}, to="+15550000002")
+    again = await h.start({"input": "green", "expected": "green"}, to="+15550000003")
+    assert [h.steps(e)[1] for e in (matched, unmatched, again)] == [
+        ("match", "check", "yes"),
+        ("noMatch", "check", "no"),
+        ("match", "check", "yes"),
+    ]
+
+
+async def test_an_unknown_condition_type_never_matches() -> None:
+    h = Harness(
+        _flow(
+            ("yes", [condition("equal_to", "a"), condition("sounds_like", "a")]), ("yes2", [condition("equal_to", "a")])
+        )
+    )
+    execution = await h.start({"input": "a"})
+    assert h.steps(execution)[1] == ("match", "check", "yes2")
+
+
 async def test_several_conditions_are_and_ed() -> None:
     both = [condition("greater_than", "10"), condition("less_than", "20")]
     for subject, expected in (("15", ("match", "check", "yes")), ("25", ("noMatch", "check", "no"))):
