@@ -6,13 +6,16 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from starlette.datastructures import URLPath
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Match
+from starlette.routing import BaseRoute, Match, NoMatchFound
+from starlette.types import Receive, Scope, Send
 
 from .. import __version__
 from ..errors import InvalidParameter, MethodNotAllowed, NotFound, TwilioError
@@ -23,10 +26,10 @@ from .edge import edge_route, record_unrouted
 from .faults import FaultBook
 from .journal import Journal
 from .ratelimit import ExecutionRateLimit
-from .routes import control, executions, flows, steps, verification
+from .routes import executions, flows, health, steps
 from .runtime import Runtime
 
-__all__ = ["create_app"]
+__all__ = ["control_plane_built", "create_app", "load_control_plane"]
 
 log = logging.getLogger("mockstudio")
 
@@ -98,11 +101,65 @@ def create_app(
     # Flows' literal sub-paths first, then the SID routes (Validate must precede {Sid}).
     for table in (executions.router, steps.router, flows.router):
         app.router.routes.extend(edge_route(route, rt) for route in table.routes)
-    app.include_router(control.health_router)
-    app.include_router(control.router)
-    app.include_router(verification.router)
+    app.include_router(health.router)
+    _defer_control_plane(app)
     _install_error_handlers(app)
     return app
+
+
+_CONTROL_PREFIX = "/_mockstudio/"
+
+
+class _DeferredControlPlane(BaseRoute):
+    """Stands in for the control plane's routes (all of /_mockstudio/ but health) until a
+    request there, or the OpenAPI document, needs them: FastAPI's analysis of their two
+    dozen routes is about a sixth of the server's startup time, which a server used only
+    through /v2, or only until its first healthcheck, need not pay up front. The first
+    request builds them into the app in its place and is routed again, to them."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] == "http" and scope["path"].startswith(_CONTROL_PREFIX):
+            return Match.FULL, {}
+        return Match.NONE, {}
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        raise NoMatchFound(name, path_params)  # (no route names here until built)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        load_control_plane(self.app)
+        await self.app.router(scope, receive, send)
+
+
+def _defer_control_plane(app: FastAPI) -> None:
+    app.router.routes.append(_DeferredControlPlane(app))
+    make_document = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        load_control_plane(app)
+        return make_document()
+
+    app.openapi = openapi  # type: ignore[method-assign]  # (FastAPI's documented way to customise it)
+
+
+def control_plane_built(app: FastAPI) -> bool:
+    return not any(isinstance(route, _DeferredControlPlane) for route in app.router.routes)
+
+
+def load_control_plane(app: FastAPI) -> None:
+    """Build the control plane's routes into `app`, once (see _DeferredControlPlane)."""
+    routes = app.router.routes
+    deferred = [route for route in routes if isinstance(route, _DeferredControlPlane)]
+    if not deferred:
+        return
+    from .routes import control, verification
+
+    for route in deferred:
+        routes.remove(route)
+    app.include_router(control.router)
+    app.include_router(verification.router)
 
 
 def _error(error: TwilioError, request: Request) -> Response:

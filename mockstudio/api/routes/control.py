@@ -1,5 +1,5 @@
 """mockstudio's own control plane under `/_mockstudio/`, described in the app's OpenAPI
-docs (`/docs`). Not part of Twilio's API, so its shapes are ours.
+docs (`/docs`). Not part of Twilio's API, so its shapes are ours. (Health is in health.py.)
 
 Per-account routes act on the account whose credentials the request carries (HTTP Basic,
 as for the Twilio API), or on the default account when it carries none. With
@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ... import __version__, jsontext
+from ... import jsontext
 from ...clock import AdjustableClock
 from ...dates import format_date
 from ...engine.catalogue import WIDGET_TYPES
@@ -31,10 +31,9 @@ from ..forms import read_body, read_form
 from ..runtime import runtime
 from .deps import RuntimeDep
 
-__all__ = ["health_router", "router"]
+__all__ = ["router"]
 
 router = APIRouter(prefix="/_mockstudio", tags=["control plane"], dependencies=[Depends(require_admin_token)])
-health_router = APIRouter(prefix="/_mockstudio", tags=["control plane"])  # never needs the admin token
 
 
 def _account(request: Request) -> AccountState:
@@ -67,18 +66,8 @@ async def _fields(request: Request) -> dict[str, Any]:
 # -- health and reset ------------------------------------------------------------------------
 
 
-class Health(BaseModel):
-    status: str
-    version: str
-
-
 class ResetResult(BaseModel):
     reset: str  # "all" or the Account SID that was reset
-
-
-@health_router.get("/health", summary="Liveness for container healthchecks (no auth, no admin token)")
-async def health() -> Health:
-    return Health(status="ok", version=__version__)
 
 
 @router.post("/reset", summary="Forget all state (or one account's) and reload the fixtures")
