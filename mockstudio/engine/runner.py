@@ -118,6 +118,7 @@ class Engine:
         self._timers: list[tuple[float, Parked]] = []
         self._timers_compact_at = _TIMERS_COMPACT_MIN  # see _compact_timers
         self._changed: asyncio.Condition | None = None
+        self._settle_waiters = 0  # wait_settled calls in progress
         self._definitions: dict[int, FlowDefinition] = {}
         # With a state file only: executions resumed whose resume has not run yet (a crash
         # then must not lose the reply), and those a restart found mid-run (persistence.py).
@@ -166,7 +167,7 @@ class Engine:
 
     def _notify(self) -> None:
         condition = self._changed
-        if condition is None:
+        if condition is None or not self._settle_waiters:  # (a task per notice: only when awaited)
             return
 
         async def notify() -> None:
@@ -186,12 +187,16 @@ class Engine:
             run = execution.run
             return execution.status != ACTIVE or run is None or not run.running
 
-        async with condition:
-            try:
-                await asyncio.wait_for(condition.wait_for(settled), timeout)
-            except TimeoutError:
-                return settled()
-        return True
+        self._settle_waiters += 1
+        try:
+            async with condition:
+                try:
+                    await asyncio.wait_for(condition.wait_for(settled), timeout)
+                except TimeoutError:
+                    return settled()
+            return True
+        finally:
+            self._settle_waiters -= 1
 
     def definition_for(self, raw: dict[str, Any]) -> FlowDefinition | None:
         """Parsed once per definition object (one per flow revision)."""
