@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["WIDGET_TYPES", "WidgetType"]
+__all__ = ["CONDITION_TYPES", "WIDGET_TYPES", "WidgetType"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,4 +78,26 @@ WIDGET_TYPES: dict[str, WidgetType] = _types(
     WidgetType("resume-conversation", ("resumed", "failed")),
     WidgetType("run-conversation-relay", ("success", "failed")),
     WidgetType("send-to-auto-pilot", ("failure", "sessionEnded", "timeout")),
+)
+
+# split-based-on's condition types, in the order of the sources that list them
+# (studio-flows.md §3.2: the Terraform provider's validator among them).
+CONDITION_TYPES: tuple[str, ...] = (
+    "equal_to",
+    "not_equal_to",
+    "matches_any_of",
+    "does_not_match_any_of",
+    "is_blank",
+    "is_not_blank",
+    "regex",
+    "contains",
+    "does_not_contain",
+    "starts_with",
+    "does_not_start_with",
+    "less_than",
+    "greater_than",
+    "is_before_time",
+    "is_after_time",
+    "is_before_date",
+    "is_after_date",
 )

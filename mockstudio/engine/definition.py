@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .catalogue import WIDGET_TYPES
+from .catalogue import CONDITION_TYPES, WIDGET_TYPES
 
 __all__ = ["FlowDefinition", "State", "Transition", "ValidationProblem", "parse_definition"]
 
@@ -80,6 +80,9 @@ def parse_definition(raw: Any) -> tuple[FlowDefinition | None, list[ValidationPr
     if not isinstance(raw_states, list) or not raw_states:
         _problem(problems, "states is required and must be a non-empty array", "#/states")
         return None, problems
+    # Every name a widget has, valid or not: a transition to an invalid widget is not also
+    # reported as a transition to a missing one (its own problems say what is wrong).
+    named = {s["name"] for s in raw_states if isinstance(s, dict) and isinstance(s.get("name"), str) and s["name"]}
     states: dict[str, State] = {}
     for index, raw_state in enumerate(raw_states):
         state = _parse_state(raw_state, f"#/states/{index}", problems)
@@ -94,15 +97,15 @@ def parse_definition(raw: Any) -> tuple[FlowDefinition | None, list[ValidationPr
             continue
         for t_index, transition in enumerate(raw_state.get("transitions") or []):
             target = transition.get("next") if isinstance(transition, dict) else None
-            if isinstance(target, str) and target and target not in states:
+            if isinstance(target, str) and target and target not in named:
                 _problem(
                     problems,
                     f"transition to {target!r}, which is not a widget of this flow",
                     f"#/states/{index}/transitions/{t_index}/next",
                 )
-    if isinstance(initial, str) and initial and initial not in states:
+    if isinstance(initial, str) and initial and initial not in named:
         _problem(problems, f"initial_state {initial!r} is not a widget of this flow", "#/initial_state")
-    triggers = [s for s in states.values() if s.type == "trigger"]
+    triggers = [s for s in raw_states if isinstance(s, dict) and s.get("type") == "trigger"]
     if len(triggers) != 1:
         _problem(problems, f"a flow needs exactly one trigger widget, found {len(triggers)}", "#/states")
     if problems:
@@ -158,8 +161,16 @@ def _parse_state(raw: Any, path: str, problems: list[ValidationProblem]) -> Stat
                 if key not in condition:
                     _problem(problems, f"a condition needs {key}", f"{t_path}/conditions/{c_index}/{key}")
                     ok = False
+            condition_type = condition.get("type")
+            if "type" in condition and condition_type not in CONDITION_TYPES:
+                _problem(
+                    problems,
+                    f"unknown condition type {condition_type!r} (one of {', '.join(CONDITION_TYPES)})",
+                    f"{t_path}/conditions/{c_index}/type",
+                )
+                ok = False
         transitions.append(Transition(event, target or None, tuple(conditions)))
-    if widget_type is not None:
+    if widget_type is not None and isinstance(raw.get("properties", {}), dict):  # (else reported above)
         for required in widget_type.required:
             if required not in properties:
                 _problem(
