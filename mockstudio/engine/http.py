@@ -13,8 +13,9 @@ from urllib.parse import urlsplit, urlunsplit
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["HttpFailure", "HttpResponse", "OutboundHttp"]
+__all__ = ["FUNCTION_CONCURRENCY", "HttpFailure", "HttpResponse", "OutboundHttp"]
 
+FUNCTION_CONCURRENCY = "x-twilio-function-concurrency"
 MAX_BODY = 64 * 1024  # "the response body must not exceed 64kB" (studio-flows.md §2.1)
 
 
@@ -23,6 +24,7 @@ class HttpResponse:
     status_code: int
     content_type: str
     body: str
+    function_concurrency: str | None = None  # the x-twilio-function-concurrency header, if sent
 
 
 class HttpFailure(Exception):
@@ -81,6 +83,7 @@ class OutboundHttp:
             response.status_code,
             response.headers.get("content-type", ""),
             response.text,
+            response.headers.get(FUNCTION_CONCURRENCY),
         )
 
     async def aclose(self) -> None:

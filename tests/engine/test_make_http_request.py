@@ -5,6 +5,7 @@ redirected, and scripted responses (studio-flows.md §2.1)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import socket
 from typing import Any
@@ -14,7 +15,7 @@ import pytest
 from mockstudio.engine.http import OutboundHttp
 from mockstudio.engine.scripts import ScriptedOutcome
 
-from .support import CONTACT, Harness, rest_flow, say, widget
+from .support import AC, CONTACT, TOKEN, Harness, rest_flow, say, widget
 from .webapp import WebApp
 
 JSON_TYPE = "application/json;charset=utf-8"
@@ -294,3 +295,12 @@ async def test_scripted_event_without_response(web: WebApp) -> None:
     assert h.steps(execution)[1] == ("failed", "call", "bad")
     assert h.widgets(execution)["call"] == {}
     assert web.requests == []
+
+
+@pytest.mark.parametrize(("checked", "sent"), [(True, True), ("true", True), (False, False), (None, False)])
+async def test_add_twilio_auth_sends_the_accounts_credentials(web: WebApp, checked: Any, sent: bool) -> None:
+    # "Authenticate with Twilio": the account SID and auth token as HTTP Basic auth.
+    properties = {} if checked is None else {"add_twilio_auth": checked}
+    await _run(_http_flow(web.url("/echo"), **properties))
+    expected = "Basic " + base64.b64encode(f"{AC}:{TOKEN}".encode()).decode()
+    assert web.last().headers.get("authorization") == (expected if sent else None)

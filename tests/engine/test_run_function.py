@@ -110,7 +110,12 @@ async def test_parsed_and_raw_body_drive_a_split(web: WebApp) -> None:
 async def test_text_response_is_not_parsed(web: WebApp) -> None:
     h, execution = await _run(_flow(web.url("/text")))
     outputs = h.widgets(execution)["fn"]
-    assert outputs == {"status_code": 200, "content_type": "text/plain", "body": "plain text"}
+    assert outputs == {
+        "status_code": 200,
+        "content_type": "text/plain",
+        "body": "plain text",
+        "headers": {"x-twilio-function-concurrency": "1"},
+    }
 
 
 async def test_scripted_fail_and_success() -> None:
@@ -125,7 +130,12 @@ async def test_scripted_fail_and_success() -> None:
     assert h.steps(first)[1] == ("fail", "fn", "bad")
     assert h.widgets(first)["fn"]["parsed"] == {"error": "x"}
     assert h.steps(second)[1] == ("success", "fn", "good")
-    assert h.widgets(second)["fn"] == {"status_code": 200, "content_type": "text/plain", "body": "YES"}
+    assert h.widgets(second)["fn"] == {
+        "status_code": 200,
+        "content_type": "text/plain",
+        "body": "YES",
+        "headers": {"x-twilio-function-concurrency": "1"},
+    }
 
 
 async def test_scripted_event_and_outputs() -> None:
@@ -134,3 +144,11 @@ async def test_scripted_event_and_outputs() -> None:
     execution = await h.start()
     assert h.steps(execution)[1] == ("success", "fn", "good")
     assert h.widgets(execution)["fn"] == {"parsed": {"ok": True}, "status_code": 200}
+
+
+async def test_headers_output_holds_only_the_function_concurrency(web: WebApp) -> None:
+    h, execution = await _run(_flow(web.url("/function")))
+    assert h.widgets(execution)["fn"]["headers"] == {"x-twilio-function-concurrency": "3"}
+    # An endpoint standing in for a Function that does not send it: one invocation.
+    h, execution = await _run(_flow(web.url("/echo")))
+    assert h.widgets(execution)["fn"]["headers"] == {"x-twilio-function-concurrency": "1"}

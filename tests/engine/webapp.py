@@ -2,8 +2,9 @@
 http.server), recording every request it gets.
 
 Routes: /echo (JSON describing the request), /status/<code> (that status, JSON body),
-/text, /array, /badjson, /empty (204), /redirect (302 to /echo), /found (302 without a
-Location), /slow (answers only when released), /big (70 kB)."""
+/function (JSON with a Functions concurrency header), /text, /array, /badjson, /empty
+(204), /redirect (302 to /echo), /found (302 without a Location), /slow (answers only when
+released), /big (70 kB)."""
 
 from __future__ import annotations
 
@@ -83,6 +84,8 @@ class _Handler(BaseHTTPRequestHandler):
         elif path.startswith("/status/"):
             code = int(path.rsplit("/", 1)[1])
             self._json(code, {"status": code, "message": f"status {code}"})
+        elif path == "/function":  # as a Twilio Function answers
+            self._send(200, b'{"ok": true}', "application/json", **{"X-Twilio-Function-Concurrency": "3"})
         elif path == "/text":
             self._send(200, b"plain text", "text/plain")
         elif path == "/array":

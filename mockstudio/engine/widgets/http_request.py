@@ -2,7 +2,8 @@
 response). Outputs `status_code`, `content_type`, `body`, and `parsed` when the response
 is a JSON object (studio-flows.md §2.1). Network errors, timeouts (10 s) and bodies over
 64 kB give the failure event with empty outputs. HTTP uses `success`/`failed`; Run
-Function uses `success`/`fail` and treats 3xx as success too."""
+Function uses `success`/`fail`, treats 3xx as success too and adds `headers`. The HTTP
+widget's `add_twilio_auth` sends the account's SID and auth token as Basic auth."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import json
 from typing import Any, ClassVar
 
 from ... import jsontext
-from ..http import HttpFailure, HttpResponse
+from ..http import FUNCTION_CONCURRENCY, HttpFailure, HttpResponse
 from ..outcomes import Outcome
 from .base import Widget, WidgetRun
 
@@ -59,7 +60,10 @@ class _HttpWidget(Widget):
             except HttpFailure:
                 return Outcome(self.failure, {})
         ok = 200 <= response.status_code < self.success_below
-        return Outcome(self.success if ok else self.failure, response_outputs(response))
+        return Outcome(self.success if ok else self.failure, self.outputs(response))
+
+    def outputs(self, response: HttpResponse) -> dict[str, Any]:
+        return response_outputs(response)
 
     async def call(self, turn: WidgetRun) -> HttpResponse:
         raise HttpFailure("no transport")
@@ -86,7 +90,11 @@ class MakeHttpRequest(_HttpWidget):
             content = turn.prop("body")
             headers["Content-Type"] = content_type
             params = parameters or None
-        return await turn.engine.http.request(method, url, params=params, data=data, content=content, headers=headers)
+        # "Authenticate with Twilio": the account's own credentials, as HTTP Basic auth.
+        auth = (turn.account.sid, turn.account.auth_token) if _checked(turn.properties.get("add_twilio_auth")) else None
+        return await turn.engine.http.request(
+            method, url, params=params, data=data, content=content, headers=headers, auth=auth
+        )
 
 
 class RunFunction(_HttpWidget):
@@ -97,3 +105,16 @@ class RunFunction(_HttpWidget):
     async def call(self, turn: WidgetRun) -> HttpResponse:
         # Studio POSTs the parameters as a form to the Function, as a Twilio webhook.
         return await turn.engine.http.request("POST", turn.prop("url"), data=turn.pairs("parameters"))
+
+    def outputs(self, response: HttpResponse) -> dict[str, Any]:
+        # Run Function also outputs `headers`, holding only the Functions runtime's
+        # concurrency header (studio-flows.md §2.1). Twilio Functions always send it; an
+        # endpoint standing in for one may not: then "1", one invocation in flight.
+        outputs = response_outputs(response)
+        outputs["headers"] = {FUNCTION_CONCURRENCY: response.function_concurrency or "1"}
+        return outputs
+
+
+def _checked(value: Any) -> bool:
+    """A checkbox property: exports write true; hand-written JSON may say "true"."""
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
