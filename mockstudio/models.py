@@ -12,8 +12,10 @@ from .paging import SortedIndex
 
 __all__ = [
     "ACTIVE",
+    "BY_KEY",
     "DRAFT",
     "ENDED",
+    "KEY_SHIFT",
     "PUBLISHED",
     "Execution",
     "Flow",
@@ -22,6 +24,7 @@ __all__ = [
 ]
 
 BY_KEY = attrgetter("key")  # SortedIndex key for objects carrying their own sort key
+KEY_SHIFT = 32  # sort keys are (date_created seconds << 32) | a sequence number
 
 ACTIVE = "active"
 ENDED = "ended"

@@ -32,7 +32,7 @@ from .errors import (
     MissingParameter,
     NotFound,
 )
-from .models import ACTIVE, BY_KEY, DRAFT, ENDED, PUBLISHED, Execution, Flow, FlowRevision, Step
+from .models import ACTIVE, BY_KEY, DRAFT, ENDED, KEY_SHIFT, PUBLISHED, Execution, Flow, FlowRevision, Step
 from .paging import Page, PageRequest, SortedIndex
 from .reaper import release_later
 from .store import Store, batched
@@ -40,8 +40,6 @@ from .store import Store, batched
 __all__ = ["AccountSeed", "AccountState", "FlowSeed", "Studio", "check_flow_definition", "definition_problems"]
 
 log = logging.getLogger("mockstudio")
-
-_KEY_SHIFT = 32  # sort key = (date_created seconds << 32) | per-account sequence number
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +93,7 @@ class AccountState:
         return self.studio.seconds()
 
     def next_key(self, seconds: int) -> int:
-        return (seconds << _KEY_SHIFT) | (next(self._sequence) & 0xFFFFFFFF)
+        return (seconds << KEY_SHIFT) | (next(self._sequence) & 0xFFFFFFFF)
 
     def _flow(self, flow_sid: str) -> Flow:
         flow = self.flows.get(flow_sid)
@@ -645,8 +643,8 @@ class AccountState:
             index = flow.ended_executions
         return index.page(
             request,
-            key_from=None if filters.date_from is None else filters.date_from << _KEY_SHIFT,
-            key_to=None if filters.date_to is None else filters.date_to << _KEY_SHIFT,
+            key_from=None if filters.date_from is None else filters.date_from << KEY_SHIFT,
+            key_to=None if filters.date_to is None else filters.date_to << KEY_SHIFT,
             filters=f"{flow.sid}|{filters.raw}",  # a token only resumes the list it came from
         )
 

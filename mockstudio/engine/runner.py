@@ -464,15 +464,43 @@ class Engine:
                 return
             outcome = result
         states = run.definition.states
+        studio = self.studio
         # The time of the steps: read again after each await (a synchronous stretch of
         # widgets takes microseconds, and steps are dated to the second).
-        now = self.studio.seconds()
+        now = studio.seconds()
+        # This loop runs once per step of every execution: the step record and the widget
+        # call are written out here rather than in helpers (a call each per step is a
+        # tenth of a fast flow's run time), see _run_widget for the general case.
         while execution.status == ACTIVE:
             if outcome.outputs is not None or outcome.variables:
                 _write_outputs(execution, run, state.name, outcome.outputs, outcome.variables)
             transition = outcome.transition if outcome.transition is not None else state.by_event.get(outcome.event)
             target = transition.next if transition is not None else None
-            self._record_step(account, execution, run, state, outcome.event, target, step_sid, now)
+            # The step. Its key (date, then the account's sequence) also orders it among
+            # other executions' steps (a subflow's, in `mockstudio run`).
+            step = Step(  # positional
+                step_sid or studio.sids.new(sids.STEP),
+                execution.sid,
+                outcome.event,  # name
+                state.name,  # transitioned_from
+                target or "Ended",  # transitioned_to
+                state.type,
+                run.parent_step_sid,
+                execution.widgets,
+                execution.variables,
+                now,  # date_created
+                None,  # date_updated
+                account.next_key(now),
+            )
+            steps = execution.steps
+            if steps is None:
+                steps = execution.steps = SortedIndex(BY_KEY)
+            steps.add(step.key, step)
+            run.step_count += 1
+            execution.date_updated = now
+            if studio.store is not None:  # (the layers _write_outputs replaced are saved with the step)
+                self._resuming.pop(execution.sid, None)
+                studio.store.step_added(execution, step)
             step_sid = None
             if target is None or target not in states:
                 self.finish(account, execution, "flow end", completed=True)
@@ -489,11 +517,18 @@ class Engine:
                 run.repeats = 1
                 run.last_widget = target
             state = states[target]
-            result = self._run_widget(turn, state)
+            if self.scripts.entries:
+                result = self._run_widget(turn, state)
+            else:  # _run_widget's common case, written out
+                turn.state = state
+                turn.script = None
+                result = WIDGETS[state.type].run(turn)
+                if studio.store is not None and not isinstance(result, _DECIDED):
+                    result = committing(studio.store, result)
             if type(result) is not Outcome:
                 if not isinstance(result, _DECIDED):  # it waits for I/O: other requests run meanwhile
                     result = await result
-                    now = self.studio.seconds()
+                    now = studio.seconds()
                 if isinstance(result, Wait):
                     if execution.run is run and execution.status == ACTIVE:
                         self._park(account, execution, run, state, result)
@@ -551,43 +586,6 @@ class Engine:
         store = self.studio.store
         if store is not None:
             store.execution_changed(execution)
-
-    def _record_step(
-        self,
-        account: AccountState,
-        execution: Execution,
-        run: RunState,
-        state: State,
-        event: str,
-        target: str | None,
-        step_sid: str | None,
-        now: int,
-    ) -> None:
-        studio = self.studio
-        step = Step(  # positional: this runs for every step of every execution
-            step_sid or studio.sids.new(sids.STEP),
-            execution.sid,
-            event,  # name
-            state.name,  # transitioned_from
-            target or "Ended",  # transitioned_to
-            state.type,
-            run.parent_step_sid,
-            execution.widgets,
-            execution.variables,
-            now,  # date_created
-            None,  # date_updated
-            account.next_key(now),
-        )
-        steps = execution.steps
-        if steps is None:
-            steps = execution.steps = SortedIndex(BY_KEY)
-        steps.add(step.key, step)
-        run.step_count += 1
-        execution.date_updated = now
-        store = studio.store
-        if store is not None:  # (the layers _write_outputs replaced are saved with the step)
-            self._resuming.pop(execution.sid, None)
-            store.step_added(execution, step)
 
     def finish(self, account: AccountState, execution: Execution, reason: str, *, completed: bool = False) -> None:
         log.debug("Execution %s ended: %s", execution.sid, reason)
