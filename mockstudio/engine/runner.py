@@ -18,7 +18,6 @@ from collections.abc import Awaitable, Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .. import sids
 from ..models import ACTIVE, BY_KEY, Execution, Step
 from ..paging import SortedIndex
 from ..store import batched, committing
@@ -479,7 +478,7 @@ class Engine:
             # The step. Its key (date, then the account's sequence) also orders it among
             # other executions' steps (a subflow's, in `mockstudio run`).
             step = Step(  # positional
-                step_sid or studio.sids.new(sids.STEP),
+                step_sid,  # None: derived when first read (Step.sid)
                 execution.sid,
                 outcome.event,  # name
                 state.name,  # transitioned_from
