@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Coroutine
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ...contexts import build_context
@@ -59,10 +60,10 @@ class WidgetRun:
         return self.engine.liquid.render_text(text, self.context)
 
     def compiled(self, key: str, compile: Callable[[State, StudioLiquid], Any]) -> Any:
-        """What `compile` makes of this widget's properties (keys start with "#"), made on
-        the widget's first run and kept with its State (one per flow revision) for later
-        runs. It may hold renderers bound to this engine's Liquid environment, so it is
-        remade for another engine's."""
+        """What `compile` makes of this widget's properties (key: a property's name, or
+        "#..." for a widget's own plan), made on the widget's first run and kept with its
+        State (one per flow revision) for later runs. It may hold renderers bound to this
+        engine's Liquid environment, so it is remade for another engine's."""
         liquid = self.engine.liquid
         entry = self.state.compiled.get(key)
         if entry is None or entry[0] is not liquid:
@@ -70,13 +71,9 @@ class WidgetRun:
         return entry[1]
 
     def prop(self, name: str, default: str = "") -> str:
-        """A property rendered with Liquid (`default` when absent). Compiled once, as
-        `compiled` does, keyed by the property's name."""
-        liquid = self.engine.liquid
-        entry = self.state.compiled.get(name)
-        if entry is None or entry[0] is not liquid:
-            entry = self.state.compiled[name] = (liquid, property_renderer(self.state.properties.get(name), liquid))
-        return self.rendered(entry[1], default)
+        """A property rendered with Liquid (`default` when absent), compiled once (keyed by
+        its name). Widgets that run in every fast flow compile all of theirs in one go."""
+        return self.rendered(self.compiled(name, partial(_compile_property, name)), default)
 
     def rendered(self, renderer: Renderer | str | None, default: str = "") -> str:
         """What `property_renderer` made of a property, rendered."""
@@ -114,6 +111,10 @@ class WidgetRun:
         )
         self.engine.messages.add(message)
         return message
+
+
+def _compile_property(name: str, state: State, liquid: StudioLiquid) -> Renderer | str | None:
+    return property_renderer(state.properties.get(name), liquid)
 
 
 def property_renderer(value: Any, liquid: StudioLiquid) -> Renderer | str | None:
