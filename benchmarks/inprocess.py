@@ -37,6 +37,22 @@ def _probe(kind: str, *args: str) -> dict[str, Any]:
     return result
 
 
+def _breakdown_lines(flow: str, rss: dict[str, Any], traced: dict[str, Any]) -> list[str]:
+    """Where one execution's bytes go: its objects by field, its share of containers, and
+    tracemalloc's top allocation sites (memory and memory-flow alike)."""
+    breakdown = rss["breakdown"]
+    return [
+        f"[{flow}] one execution's own objects by field (B, sys.getsizeof, shared objects excluded): "
+        + ", ".join(f"{k} {v:,.0f}" for k, v in breakdown["fields"].items())
+        + f"; sum {sum(breakdown['fields'].values()):,.0f}",
+        f"[{flow}] containers per execution (B): "
+        + ", ".join(f"{k} {v:,.0f}" for k, v in breakdown["containers"].items())
+        + f"; sum {sum(breakdown['containers'].values()):,.0f}",
+        f"[{flow}] tracemalloc top allocation sites (B per execution): "
+        + "; ".join(f"{t['where']} {t['per_execution']:,.0f}" for t in traced["top"]),
+    ]
+
+
 def memory(n: int = 100_000, traced_n: int = 20_000) -> Outcome:
     rows: list[Row] = []
     details: list[str] = []
@@ -55,14 +71,7 @@ def memory(n: int = 100_000, traced_n: int = 20_000) -> Outcome:
             f"[{flow}] create_execution in-process: {rss['create_us_per_execution']:.1f} us each; "
             f"a full gc.collect() with {n:,} stored: {rss['full_gc_ms']:.0f} ms "
             f"({rss['gc_tracked_objects']:,} GC-tracked objects)",
-            f"[{flow}] one execution's own objects by field (B, sys.getsizeof, shared objects excluded): "
-            + ", ".join(f"{k} {v:,.0f}" for k, v in rss["breakdown"]["fields"].items())
-            + f"; sum {sum(rss['breakdown']['fields'].values()):,.0f}",
-            f"[{flow}] containers per execution (B): "
-            + ", ".join(f"{k} {v:,.0f}" for k, v in rss["breakdown"]["containers"].items())
-            + f"; sum {sum(rss['breakdown']['containers'].values()):,.0f}",
-            f"[{flow}] tracemalloc top allocation sites (B per execution): "
-            + "; ".join(f"{t['where']} {t['per_execution']:,.0f}" for t in traced["top"]),
+            *_breakdown_lines(flow, rss, traced),
         ]
         for line in lines:
             log("  " + line)
@@ -202,14 +211,7 @@ def memory_flow(n: int = 10_000) -> Outcome:
             f"{rss['rss_after'] / 2**20:.1f} MiB -> {rss['bytes_per_execution']:,.0f} B/execution; "
             f"tracemalloc (another fresh interpreter): {traced['bytes_per_execution']:,.0f} B/execution; "
             f"{rss['us_per_execution']:.0f} us per execution (batches of 100, drained)",
-            f"[{flow}] one execution's own objects by field (B, sys.getsizeof, shared objects excluded): "
-            + ", ".join(f"{k} {v:,.0f}" for k, v in rss["breakdown"]["fields"].items())
-            + f"; sum {sum(rss['breakdown']['fields'].values()):,.0f}",
-            f"[{flow}] containers per execution (B): "
-            + ", ".join(f"{k} {v:,.0f}" for k, v in rss["breakdown"]["containers"].items())
-            + f"; sum {sum(rss['breakdown']['containers'].values()):,.0f}",
-            f"[{flow}] tracemalloc top allocation sites (B per execution): "
-            + "; ".join(f"{t['where']} {t['per_execution']:,.0f}" for t in traced["top"]),
+            *_breakdown_lines(flow, rss, traced),
         ]
         for result in (rss, traced):
             if result["bad"]:

@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["MAX_DEPTH", "JSONDecodeError", "TooDeep", "loads"]
+__all__ = ["MAX_DEPTH", "JSONDecodeError", "NotAnObject", "TooDeep", "loads", "loads_object"]
 
 MAX_DEPTH = 100
 JSONDecodeError = orjson.JSONDecodeError
@@ -28,6 +28,24 @@ def loads(text: str | bytes) -> Any:
     brackets = text.count("{") + text.count("[") if isinstance(text, str) else text.count(b"{") + text.count(b"[")
     if brackets > MAX_DEPTH and _nested_deeper_than(value, MAX_DEPTH):
         raise TooDeep()
+    return value
+
+
+class NotAnObject(ValueError):
+    """Text that had to hold a JSON object does not; the message says why, in words a 400
+    can carry after its own prefix ("Invalid Parameters: ...")."""
+
+
+def loads_object(text: str | bytes) -> dict[str, Any]:
+    """`loads` for text that must hold a JSON object (Parameters, control-plane bodies)."""
+    try:
+        value = loads(text)
+    except JSONDecodeError:
+        raise NotAnObject("the value is not valid JSON") from None
+    except TooDeep as exc:
+        raise NotAnObject(str(exc)) from None
+    if not isinstance(value, dict):
+        raise NotAnObject("the JSON value must be an object")
     return value
 
 

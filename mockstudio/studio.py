@@ -843,14 +843,9 @@ def parse_parameters(raw: str | None) -> dict[str, Any] | None:
     if raw is None or raw == "":
         return None
     try:
-        value = jsontext.loads(raw)
-    except jsontext.JSONDecodeError:
-        raise InvalidParameter("Invalid Parameters: the value is not valid JSON") from None
-    except jsontext.TooDeep as exc:
+        return jsontext.loads_object(raw)
+    except jsontext.NotAnObject as exc:
         raise InvalidParameter(f"Invalid Parameters: {exc}") from None
-    if not isinstance(value, dict):
-        raise InvalidParameter("Invalid Parameters: the JSON value must be an object")
-    return value
 
 
 class Studio:

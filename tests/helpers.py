@@ -79,8 +79,12 @@ FLOW_KEYS = frozenset(
 )
 
 
-def rest_trigger(first: str) -> dict[str, Any]:
-    """A trigger widget, as Studio exports it, whose REST API event leads to `first`."""
+def rest_trigger(first: str | None) -> dict[str, Any]:
+    """A trigger widget, as Studio exports it, whose REST API event leads to `first` (or
+    nowhere: None)."""
+    request: dict[str, Any] = (
+        {"event": "incomingRequest"} if first is None else {"next": first, "event": "incomingRequest"}
+    )
     return {
         "name": "Trigger",
         "type": "trigger",
@@ -88,7 +92,7 @@ def rest_trigger(first: str) -> dict[str, Any]:
             {"event": "incomingMessage"},
             {"event": "incomingCall"},
             {"event": "incomingConversationMessage"},
-            {"next": first, "event": "incomingRequest"},
+            request,
             {"event": "incomingParent"},
         ],
         "properties": {"offset": {"x": 0, "y": 0}},

@@ -22,6 +22,8 @@ from mockstudio.paging import PageRequest
 from mockstudio.sids import SeededSids, is_sid
 from mockstudio.studio import AccountSeed, AccountState, FlowSeed, Studio
 
+from .helpers import rest_trigger
+
 T0 = 1_700_000_000
 AC1 = "AC" + "a1" * 16
 SEEDED = "FW" + "5e" * 16
@@ -30,30 +32,12 @@ TO = "+15550000001"
 FROM = "+15559999999"
 
 
-def trigger(next_state: str | None = "ask") -> dict[str, Any]:
-    request: dict[str, Any] = {"event": "incomingRequest"}
-    if next_state:
-        request["next"] = next_state
-    return {
-        "name": "Trigger",
-        "type": "trigger",
-        "transitions": [
-            {"event": "incomingMessage"},
-            {"event": "incomingCall"},
-            {"event": "incomingConversationMessage"},
-            request,
-            {"event": "incomingParent"},
-        ],
-        "properties": {"offset": {"x": 0, "y": 0}},
-    }
-
-
 def waiting(body: str = "Hello") -> dict[str, Any]:
     """Trigger -> send-and-wait-for-reply: executions stay active until ended."""
     return {
         "description": "waits",
         "states": [
-            trigger(),
+            rest_trigger("ask"),
             {
                 "name": "ask",
                 "type": "send-and-wait-for-reply",
@@ -70,7 +54,7 @@ def waiting(body: str = "Hello") -> dict[str, Any]:
 INVALID: dict[str, Any] = {
     "initial_state": "Trigger",
     "states": [
-        {**trigger(None), "transitions": [{"event": "incomingRequest", "next": "nowhere"}]},
+        {**rest_trigger(None), "transitions": [{"event": "incomingRequest", "next": "nowhere"}]},
         {"name": "say", "type": "send-message", "transitions": [{"event": "sent"}], "properties": {"body": "hi"}},
         {"name": "say", "type": "send-message", "transitions": [{"event": "sent"}], "properties": {"body": "again"}},
         {"name": "nobody", "type": "send-message", "transitions": [{"event": "sent"}], "properties": {}},
@@ -208,7 +192,7 @@ def test_invalid_definitions_are_refused_whatever_the_status(account: AccountSta
             [{"message": "states is required and must be a non-empty array", "property_path": "#/states"}],
         ),
         (
-            text({"states": [trigger(None)]}),
+            text({"states": [rest_trigger(None)]}),
             [
                 {
                     "message": "initial_state is required and must be a non-empty string",

@@ -53,14 +53,9 @@ async def _fields(request: Request) -> dict[str, Any]:
         return (await read_form(request)).first_values()
     body = await read_body(request)
     try:
-        value = jsontext.loads(body) if body else {}
-    except jsontext.JSONDecodeError:
-        raise InvalidParameter("The request body is not valid JSON") from None
-    except jsontext.TooDeep as exc:
+        return jsontext.loads_object(body) if body else {}
+    except jsontext.NotAnObject as exc:
         raise InvalidParameter(f"The request body: {exc}") from None
-    if not isinstance(value, dict):
-        raise InvalidParameter("The request body must be a JSON object")
-    return value
 
 
 # -- health and reset ------------------------------------------------------------------------
@@ -330,11 +325,11 @@ async def resume_execution(request: Request, sid: str) -> ExecutionState:
     outputs = fields.get("outputs")
     if isinstance(outputs, str):
         try:
-            outputs = jsontext.loads(outputs)
-        except (jsontext.JSONDecodeError, jsontext.TooDeep):
-            raise InvalidParameter("Invalid outputs: a JSON object is expected") from None
+            outputs = jsontext.loads_object(outputs)
+        except jsontext.NotAnObject as exc:
+            raise InvalidParameter(f"Invalid outputs: {exc}") from None
     if outputs is not None and not isinstance(outputs, dict):
-        raise InvalidParameter("Invalid outputs: a JSON object is expected")
+        raise InvalidParameter("Invalid outputs: the JSON value must be an object")
     engine = runtime(request).studio.engine
     if not engine.resume(account, execution, event, outputs):
         error = TwilioError(f"Execution {sid} is not waiting for {event!r}")
