@@ -118,7 +118,10 @@ class _FastTemplate:
                 parts.append(piece)
         return cls(env, parts)
 
-    def _resolve(self, path: _Path, context: dict[str, Any]) -> Any:
+    def resolve(self, path: _Path, context: dict[str, Any]) -> Any:
+        """The value at `path`: Liquid's undefined where a key is missing, _FALLBACK where
+        python-liquid must decide (a `size`/`first`/`last` that is not a key, or a path
+        through an array or a string, which have Liquid properties)."""
         value: Any = context
         for segment in path.segments:
             if type(value) is dict:  # exact dicts: contexts are built from JSON and our own dicts
@@ -130,34 +133,23 @@ class _FastTemplate:
                 return self.env.undefined(segment)
             if value is None or is_undefined(value):
                 return self.env.undefined(segment)
-            return _FALLBACK  # arrays and strings have Liquid properties: let it decide
+            return _FALLBACK
         return value
 
     def render(self, context: dict[str, Any]) -> Any:
         """The text, or _FALLBACK when python-liquid must decide."""
-        undefined = self.env.undefined
+        resolve = self.resolve
         out = []
         for part in self.parts:
             if type(part) is str:
                 out.append(part)
                 continue
-            value: Any = context
-            for segment in part.path.segments:  # _resolve, inlined: this runs for every output
-                if type(value) is dict:
-                    if segment in value:
-                        value = value[segment]
-                        continue
-                    if segment in _LIST_PROPERTIES:
-                        return _FALLBACK
-                    value = undefined(segment)
-                    break
-                if value is None or is_undefined(value):
-                    value = undefined(segment)
-                    break
+            value = resolve(part.path, context)
+            if value is _FALLBACK:
                 return _FALLBACK
             for func, args, has_paths in part.filters:
                 if has_paths:
-                    args = tuple(self._resolve(arg, context) if type(arg) is _Path else arg for arg in args)
+                    args = tuple(resolve(arg, context) if type(arg) is _Path else arg for arg in args)
                     if any(arg is _FALLBACK for arg in args):
                         return _FALLBACK
                 try:
@@ -167,12 +159,12 @@ class _FastTemplate:
             out.append(value if type(value) is str else to_text(value))
         return "".join(out)
 
-    def lone_path(self) -> tuple[str, ...] | None:
+    def lone_path(self) -> _Path | None:
         """The path of a template that is `{{ a.b.c }}` alone (from, to, split inputs...)."""
         if len(self.parts) == 1:
             part = self.parts[0]
             if type(part) is _Output and not part.filters:
-                return tuple(part.path.segments)
+                return part.path
         return None
 
 
@@ -318,25 +310,16 @@ class StudioLiquid(Environment):
         fast = _FastTemplate.compile(self, source) if self.fast else None
         if fast is None:
             return slow
-        segments = fast.lone_path()
-        if segments is not None:
-            empty = to_text(self.undefined(segments[0]))  # what an undefined renders: ""
+        path = fast.lone_path()
+        if path is not None:
+            resolve = fast.resolve
 
             def lone(context: dict[str, Any]) -> str:
-                # _FastTemplate._resolve inlined: the commonest template, rendered most often.
-                value: Any = context
-                for segment in segments:
-                    if type(value) is dict:
-                        if segment in value:
-                            value = value[segment]
-                            continue
-                        if segment in _LIST_PROPERTIES:
-                            return slow(context)
-                        return empty
-                    if value is None or is_undefined(value):
-                        return empty
-                    return slow(context)  # arrays and strings have Liquid properties
-                return value if type(value) is str else to_text(value)
+                # `{{ a.b.c }}` alone, the commonest template: its value's text, nothing to join.
+                value = resolve(path, context)
+                if value is _FALLBACK:
+                    return slow(context)
+                return value if type(value) is str else to_text(value)  # (undefined: "")
 
             return lone
 
