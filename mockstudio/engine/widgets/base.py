@@ -53,12 +53,6 @@ class WidgetRun:
     def properties(self) -> dict[str, Any]:
         return self.state.properties
 
-    def render(self, source: Any) -> str:
-        text = source if type(source) is str else to_text(source)
-        if "{" not in text:  # plain text: no Liquid to render (and no context to build)
-            return text
-        return self.engine.liquid.render_text(text, self.context)
-
     def compiled(self, key: str, compile: Callable[[State, StudioLiquid], Any]) -> Any:
         """What `compile` makes of this widget's properties (key: a property's name, or
         "#..." for a widget's own plan), made on the widget's first run and kept with its

@@ -17,7 +17,7 @@ from .base import Renderer, Widget, WidgetRun, property_renderer
 if TYPE_CHECKING:
     from ..liquid import StudioLiquid
 
-__all__ = ["CONDITIONS", "SplitBasedOn", "evaluate"]
+__all__ = ["CONDITIONS", "SplitBasedOn"]
 
 
 def _norm(value: str) -> str:
@@ -109,12 +109,6 @@ CONDITIONS: dict[str, Callable[[str, str], bool]] = {
 }
 
 
-def evaluate(kind: str, subject: str, value: str) -> bool:
-    """An unknown condition type never matches."""
-    predicate = CONDITIONS.get(kind)
-    return predicate is not None and predicate(subject, value)
-
-
 # A `match` transition as compiled: the transition and its conditions, each as its
 # predicate, the subject's renderer (None: the widget's input) and the value's renderer.
 _Match = tuple[Transition, tuple[tuple[Callable[[str, str], bool] | None, Renderer | str | None, Renderer | str], ...]]
@@ -146,7 +140,7 @@ class SplitBasedOn(Widget):
         subject_default = turn.rendered(source)  # rendered once for every condition naming it
         for transition, conditions in matches:
             for predicate, subject, value in conditions:
-                if predicate is None:  # an unknown condition type never matches
+                if predicate is None:  # (validation admits none: an unknown type never matches)
                     break
                 text = subject_default if subject is None else turn.rendered(subject)
                 if not predicate(text, turn.rendered(value)):
