@@ -13,6 +13,8 @@ from mockstudio.engine.widgets.split import CONDITIONS
 
 from .support import FW, Harness, condition, rest_flow, say, split, widget
 
+# The 17 written out again on purpose: the catalogue (validation) and CONDITIONS (the engine)
+# are each checked against this list, not against each other.
 ALL_TYPES = {
     "equal_to",
     "not_equal_to",
