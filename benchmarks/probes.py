@@ -32,7 +32,7 @@ import mockstudio
 from mockstudio.app_factory import build_studio
 from mockstudio.clock import ManualClock
 from mockstudio.contexts import build_context
-from mockstudio.models import Execution
+from mockstudio.domain.models import Execution
 from mockstudio.settings import Settings
 from mockstudio.sids import RandomSids
 from mockstudio.studio import AccountSeed, AccountState, Studio

@@ -8,15 +8,15 @@ from fastapi import FastAPI
 
 from .api import create_app
 from .clock import Clock, VirtualClock
+from .domain.accounts import AccountSeed, Studio
 from .engine.http import OutboundHttp
 from .engine.runner import EngineConfig
 from .fixtures import Fixtures, load_bundled, load_directory
 from .settings import Settings
 from .sids import RandomSids, SidFactory
-from .studio import AccountSeed, Studio
 
 if TYPE_CHECKING:  # the SQLite store loads only with a state file (startup time)
-    from .persistence import SqliteStore
+    from .persistence.writer import SqliteStore
 
 __all__ = ["app_options", "build_app", "build_studio"]
 
@@ -30,7 +30,7 @@ def build_studio(settings: Settings, *, clock: Clock | None = None, sid_factory:
         load_directory(fixtures, settings.fixtures)
     store = None
     if settings.state_file is not None:
-        from .persistence import open_store
+        from .persistence.writer import open_store
 
         store = open_store(settings.state_file, message_limit=settings.message_limit)
     try:

@@ -18,8 +18,8 @@ from pydantic import ValidationError
 from . import __version__
 from .errors import TwilioError
 from .fixtures import FixtureError
+from .persistence.errors import StateFileError
 from .settings import ENV_PREFIX, Settings, SettingsError, unknown_environment_variables
-from .store import StateFileError
 
 if TYPE_CHECKING:  # the run/validate machinery loads only for those commands (startup time)
     from .runflow import WidgetEvent

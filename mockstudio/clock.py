@@ -37,6 +37,7 @@ class ManualClock:
     def __init__(self, start: float = 1_700_000_000.0) -> None:
         self._now = start
         self._lock = threading.Lock()
+        self.on_move: Callable[[], None] | None = None  # told after each move
 
     def now(self) -> float:
         return self._now
@@ -44,10 +45,14 @@ class ManualClock:
     def set(self, value: float) -> None:
         with self._lock:
             self._now = value
+        if self.on_move is not None:
+            self.on_move()
 
     def advance(self, seconds: float) -> None:
         with self._lock:
             self._now += seconds
+        if self.on_move is not None:
+            self.on_move()
 
 
 class VirtualClock:
@@ -57,8 +62,8 @@ class VirtualClock:
     def __init__(self) -> None:
         self._offset = 0.0
         self._lock = threading.Lock()
-        # Told the new offset after each move (the state file keeps it).
-        self.on_move: Callable[[float], None] | None = None
+        # Told after each move (the studio publishes it as a change; the state file keeps the offset).
+        self.on_move: Callable[[], None] | None = None
 
     def now(self) -> float:
         return time.time() + self._offset
@@ -79,4 +84,4 @@ class VirtualClock:
 
     def _moved(self) -> None:
         if self.on_move is not None:
-            self.on_move(self._offset)
+            self.on_move()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .models import Execution
+from .domain.models import Execution
 
 __all__ = ["build_context", "parent_trigger"]
 

@@ -20,6 +20,7 @@ __all__ = [
     "MethodNotAllowed",
     "MissingParameter",
     "NotFound",
+    "NotWaiting",
     "PayloadTooLarge",
     "TwilioError",
     "Unauthorized",
@@ -119,6 +120,16 @@ class FlowNotPublished(Conflict):
             f"Flow {flow_sid} has no published revision to execute. "
             "Publish it (Status=published) before creating an Execution"
         )
+
+
+class NotWaiting(Conflict):
+    """409 for a control-plane event sent to an execution that is not parked on a widget
+    taking that event (mockstudio's own; the code is Twilio's 409 one)."""
+
+    def __init__(self, execution_sid: str, event: str) -> None:
+        super().__init__(f"Execution {execution_sid} is not waiting for {event!r}")
+        self.execution_sid = execution_sid
+        self.event = event
 
 
 class FlowValidationFailed(TwilioError):

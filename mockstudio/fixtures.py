@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .studio import AccountSeed, FlowSeed
+from .domain.accounts import AccountSeed, FlowSeed
 
 if TYPE_CHECKING:
     from .fixture_schema import FlowFixture

@@ -14,6 +14,7 @@ Nothing here knows about argparse or HTTP frameworks; `mockstudio.cli` is the fr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections import deque
@@ -26,16 +27,17 @@ from pydantic import ValidationError
 
 from .clock import ManualClock
 from .contexts import build_context
+from .domain.accounts import AccountSeed, AccountState, FlowSeed, Studio
+from .domain.control import Waiting as Parked
+from .domain.models import ACTIVE, Execution
 from .engine.definition import State, parse_definition
 from .engine.http import OutboundHttp
 from .engine.widgets import WIDGETS
-from .errors import TwilioError
+from .errors import NotWaiting, TwilioError
 from .fixture_schema import FixtureFile
 from .fixtures import FixtureError, Fixtures
-from .models import ACTIVE, Execution
 from .settings import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
 from .sids import RandomSids
-from .studio import AccountSeed, AccountState, FlowSeed, Studio
 
 __all__ = [
     "RUN_FLOW_SID",
@@ -376,15 +378,10 @@ def _check_events(bundle: FlowBundle, events: Sequence[WidgetEvent]) -> None:
             )
 
 
-def _parked(account: AccountState) -> Execution | None:
-    """The newest parked active execution: a subflow child before the parent waiting on it."""
-    best: Execution | None = None
-    for execution in account.executions.values():
-        run = execution.run
-        parked = execution.status == ACTIVE and run is not None and run.parked is not None
-        if parked and (best is None or execution.key > best.key):
-            best = execution
-    return best
+def _parked(account: AccountState) -> Parked | None:
+    """The newest parked execution: a subflow child before the parent waiting on it."""
+    parked = account.parked_executions()
+    return parked[0] if parked else None
 
 
 def _take_event(events: list[WidgetEvent], widget: str) -> WidgetEvent | None:
@@ -423,7 +420,6 @@ async def drive_flow(
         default_account_sid=bundle.default_account_sid,
         http=OutboundHttp(mode=http_mode),
     )
-    engine = studio.engine
     account = studio.accounts[bundle.flow.account_sid]
     origin = int(clock.now())
     replies_left, advances_left, events_left = deque(replies), deque(advances), list(events)
@@ -431,39 +427,37 @@ async def drive_flow(
     try:
         raw = json.dumps(parameters) if parameters else None
         execution = account.create_execution(bundle.flow_sid, to, from_, raw)
-        await engine.drain()
+        await studio.settle()
         for _ in range(MAX_ROUNDS):
             if execution.status != ACTIVE:
                 break
-            target = _parked(account)
-            if target is None:
+            waiting = _parked(account)
+            if waiting is None:
                 notes.append("the execution is active but not waiting on any widget")
                 break
-            parked = target.run.parked
-            takes = WIDGETS[parked.state.type].resume_events(parked.state)
-            item = _take_event(events_left, parked.state.name)
+            item = _take_event(events_left, waiting.widget)
             if item is not None:
-                engine.resume(account, target, item.event, item.outputs)
-            elif "incomingMessage" in takes and replies_left:
+                with contextlib.suppress(NotWaiting):  # (checked up front: _check_events)
+                    account.resume_execution(waiting.execution_sid, item.event, item.outputs)
+            elif "incomingMessage" in waiting.events and replies_left:
                 body = replies_left.popleft()
+                target = account.control_execution(waiting.execution_sid)
                 try:
                     account.receive_message(target.contact_channel_address, target.flow_channel_address, body)
                 except TwilioError as exc:  # not expected: the widget registered its wait
                     notes.append(f"reply {body!r} could not be delivered: {exc}")
                     break
             elif advances_left:
-                clock.advance(advances_left.popleft())
-                engine.fire_due_timers()
-            elif not advances and parked.timeout_event in takes and parked.due is not None:
-                clock.set(max(clock.now(), parked.due))
-                engine.fire_due_timers()
+                studio.move_clock(advance=advances_left.popleft())
+            elif not advances and waiting.timeout_event is not None and waiting.due is not None:
+                studio.move_clock(to=max(clock.now(), waiting.due))
             else:
                 break
-            await engine.drain()
+            await studio.settle()
         else:
             notes.append(f"stopped after {MAX_ROUNDS} resumptions")
     finally:
-        await engine.http.aclose()
+        await studio.aclose()
     return _result(account, execution, origin, clock.now(), notes, replies_left, advances_left, events_left)
 
 
@@ -482,18 +476,16 @@ def _result(
         for step in each.steps.newest_first() if each.steps is not None else ():
             steps.append((step.key, each, step))
     steps.sort(key=lambda item: item[0])
-    messages = account.studio.engine.messages.list(account.sid)
+    messages = account.list_messages()
     waiting = None
-    target = _parked(account) if execution.status == ACTIVE else None
-    if target is not None:
-        parked = target.run.parked
-        takes = WIDGETS[parked.state.type].resume_events(parked.state)
+    parked = _parked(account) if execution.status == ACTIVE else None
+    if parked is not None:
         waiting = Waiting(
-            execution_sid=target.sid,
-            widget=parked.state.name,
-            widget_type=parked.state.type,
-            events=tuple(takes),
-            timeout_event=parked.timeout_event if parked.timeout_event in takes else None,
+            execution_sid=parked.execution_sid,
+            widget=parked.widget,
+            widget_type=parked.widget_type,
+            events=parked.events,
+            timeout_event=parked.timeout_event,
             due_in=None if parked.due is None else max(0.0, parked.due - now),
         )
     if replies:

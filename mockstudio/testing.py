@@ -46,11 +46,12 @@ from . import sids
 from .api import create_app
 from .app_factory import app_options, build_studio
 from .clock import Clock, ManualClock, VirtualClock
+from .domain.accounts import FlowSeed, Studio
+from .domain.flows import check_flow_definition, flow_status
+from .domain.models import PUBLISHED
 from .errors import Conflict, InvalidParameter, TwilioError
-from .models import PUBLISHED
 from .settings import Settings
 from .sids import SidFactory
-from .studio import FlowSeed, Studio, check_flow_definition, flow_status
 
 if TYPE_CHECKING:
     from ._twilio_http import InProcessHttpClient

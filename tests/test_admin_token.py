@@ -155,7 +155,7 @@ def test_the_admin_token_is_compared_in_constant_time(base: str, monkeypatch: py
 def test_account_credentials_are_compared_in_constant_time(monkeypatch: pytest.MonkeyPatch) -> None:
     """Studio.authenticate: hmac.compare_digest for a wrong secret, and for an unknown
     username too (so the time taken does not tell which usernames exist)."""
-    import mockstudio.studio as studio_module
+    import mockstudio.domain.accounts as studio_module
 
     with MockStudioServer(Settings()) as server:
         calls = _spy(monkeypatch, studio_module)

@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from mockstudio.clock import ManualClock
+from mockstudio.domain.models import ACTIVE, BY_KEY, ENDED, Execution
+from mockstudio.domain.paging import PageRequest, SortedIndex
 from mockstudio.errors import NotFound
-from mockstudio.models import ACTIVE, BY_KEY, ENDED, Execution
-from mockstudio.paging import PageRequest, SortedIndex
 from mockstudio.settings import Settings
 from mockstudio.sids import SeededSids
 from mockstudio.studio import AccountSeed, AccountState, FlowSeed, Studio, inert_definition

@@ -1,4 +1,4 @@
-"""mockstudio.paging without HTTP: SortedIndex windows, page tokens and request parsing."""
+"""mockstudio.domain.paging without HTTP: SortedIndex windows, page tokens and request parsing."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mockstudio.errors import InvalidPageToken, InvalidParameter
-from mockstudio.paging import (
+from mockstudio.domain.paging import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE,
     MAX_PAGE_SIZE,
@@ -15,6 +14,7 @@ from mockstudio.paging import (
     SortedIndex,
     parse_page_request,
 )
+from mockstudio.errors import InvalidPageToken, InvalidParameter
 
 
 def index_of(keys: list[int]) -> SortedIndex[str]:

@@ -24,9 +24,9 @@ import pytest
 
 from mockstudio.app_factory import build_studio
 from mockstudio.clock import Clock, ManualClock, VirtualClock
+from mockstudio.domain.models import ACTIVE, ENDED, Execution
 from mockstudio.engine.messages import Message
 from mockstudio.engine.scripts import Script, ScriptedOutcome
-from mockstudio.models import ACTIVE, ENDED, Execution
 from mockstudio.persistence import APPLICATION_ID, SCHEMA_VERSION, StateFileError, open_store
 from mockstudio.settings import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, Settings
 from mockstudio.sids import RandomSids

@@ -9,6 +9,8 @@ import pytest
 
 from mockstudio.clock import ManualClock
 from mockstudio.contexts import build_context
+from mockstudio.domain.models import Execution
+from mockstudio.domain.paging import PageRequest
 from mockstudio.errors import (
     ExecutionAlreadyActive,
     ExecutionAlreadyEnded,
@@ -17,8 +19,6 @@ from mockstudio.errors import (
     MissingParameter,
     NotFound,
 )
-from mockstudio.models import Execution
-from mockstudio.paging import PageRequest
 from mockstudio.sids import RandomSids, SeededSids, is_sid
 from mockstudio.studio import AccountSeed, AccountState, FlowSeed, Studio, inert_definition
 

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 
 from mockstudio.clock import ManualClock
+from mockstudio.domain.models import ACTIVE, ENDED
+from mockstudio.domain.paging import PageRequest
 from mockstudio.errors import (
     FlowNotPublished,
     FlowValidationFailed,
@@ -17,8 +19,6 @@ from mockstudio.errors import (
     MissingParameter,
     NotFound,
 )
-from mockstudio.models import ACTIVE, ENDED
-from mockstudio.paging import PageRequest
 from mockstudio.sids import SeededSids, is_sid
 from mockstudio.studio import AccountSeed, AccountState, FlowSeed, Studio
 

@@ -18,8 +18,8 @@ from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import Receive, Scope, Send
 
 from .. import __version__
+from ..domain.accounts import Studio
 from ..errors import InvalidParameter, MethodNotAllowed, NotFound, TwilioError
-from ..studio import Studio
 from . import render
 from .auth import authenticate
 from .edge import edge_route, record_unrouted

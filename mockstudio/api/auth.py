@@ -8,8 +8,8 @@ import binascii
 
 from starlette.requests import Request
 
+from ..domain.accounts import AccountState
 from ..errors import Unauthorized
-from ..studio import AccountState
 from .journal import ACCOUNT_KEY
 from .runtime import runtime
 

@@ -7,8 +7,8 @@ from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 
+from ..domain.paging import PageRequest, parse_page_request
 from ..errors import InvalidParameter, PayloadTooLarge
-from ..paging import PageRequest, parse_page_request
 from .journal import FORM_KEY
 from .runtime import runtime
 

@@ -15,9 +15,9 @@ from starlette.responses import Response
 
 from ..contexts import build_context
 from ..dates import format_date
+from ..domain.models import Execution, Flow, FlowRevision, Step
+from ..domain.paging import Page
 from ..errors import TwilioError
-from ..models import Execution, Flow, FlowRevision, Step
-from ..paging import Page
 from .runtime import runtime
 
 __all__ = [

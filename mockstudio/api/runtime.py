@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
-from ..studio import Studio
+from ..domain.accounts import Studio
 from .faults import FaultBook
 from .journal import Journal
 from .ratelimit import ExecutionRateLimit

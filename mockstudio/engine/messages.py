@@ -5,40 +5,25 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from ..store import Store
+from ..domain.changes import ChangeFeed, MessageReceived, MessagesCleared, MessageSent
+from ..domain.models import Message
 
 __all__ = ["Message", "MessageLog"]
 
 
-@dataclass(slots=True)  # not frozen: cheaper to make (one per message sent); read-only all the same
-class Message:
-    sid: str
-    account_sid: str
-    direction: str  # "outbound" (flow -> contact) or "inbound" (contact -> flow)
-    from_: str
-    to: str
-    body: str
-    execution_sid: str | None
-    flow_sid: str | None
-    status: str
-    date_created: int
-    media_url: tuple[str, ...] = ()
-
-
 class MessageLog:
-    def __init__(self, limit: int, store: Store | None = None) -> None:
+    def __init__(self, limit: int, changes: ChangeFeed | None = None) -> None:
         self.limit = limit
-        self.store = store  # the state file, if any
+        self.changes = changes if changes is not None else ChangeFeed()
         self._messages: dict[str, deque[Message]] = {}
 
     def add(self, message: Message) -> None:
         self._append(message)
-        if self.store is not None:
-            self.store.message_added(message)
+        changes = self.changes
+        if changes.subscribers:
+            kind = MessageSent if message.direction == "outbound" else MessageReceived
+            changes.publish(kind(message.account_sid, message))
 
     def restore(self, messages: Iterable[Message]) -> None:
         """Messages loaded from the state file (oldest first)."""
@@ -75,5 +60,5 @@ class MessageLog:
             self._messages.clear()
         else:
             self._messages.pop(account_sid, None)
-        if self.store is not None:
-            self.store.messages_cleared(account_sid)
+        if self.changes.subscribers:
+            self.changes.publish(MessagesCleared(account_sid))

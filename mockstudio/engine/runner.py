@@ -11,17 +11,29 @@ row, 30 days active.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import heapq
 import logging
-from collections.abc import Awaitable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..models import ACTIVE, BY_KEY, Execution, Step
-from ..paging import SortedIndex
-from ..store import batched, committing
+from ..clock import Clock
+from ..domain.changes import (
+    ENDED_AT_FLOW_END,
+    ChangeFeed,
+    ExecutionParked,
+    ExecutionResumed,
+    StepEnded,
+    batched,
+    committing,
+)
+from ..domain.models import ACTIVE, BY_KEY, Execution, Step
+from ..domain.paging import SortedIndex
+from ..sids import SidFactory
 from .definition import FlowDefinition, State, parse_definition
+from .host import AccountHost
 from .http import OutboundHttp
 from .messages import MessageLog
 from .outcomes import Outcome, Wait
@@ -29,10 +41,9 @@ from .scripts import ScriptBook, ScriptedOutcome
 from .widgets import WIDGETS, Widget, WidgetRun
 
 if TYPE_CHECKING:
-    from ..studio import AccountState, Studio
     from .liquid import StudioLiquid
 
-__all__ = ["Engine", "EngineConfig", "Parked", "RunState"]
+__all__ = ["Engine", "EngineConfig", "Parked", "RunRecord", "RunState", "Waiting"]
 
 log = logging.getLogger("mockstudio.engine")
 
@@ -68,6 +79,19 @@ class Parked:
         return id(self) < id(other)  # any total order: it only breaks ties of equal due times
 
 
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """What a parked execution waits on: its widget, the events that resume it, and when its
+    timeout (or, with `timeout_event` None, its 30-day expiry) falls due on the clock."""
+
+    execution_sid: str
+    widget: str
+    widget_type: str
+    events: tuple[str, ...]
+    timeout_event: str | None
+    due: float | None
+
+
 @dataclass(slots=True)
 class RunState:
     definition: FlowDefinition
@@ -95,7 +119,7 @@ class _Interrupted:
     server's event loop runs): from `state` with `outcome`, or by running `state` again
     (outcome None); or to end, with `problem`, if it cannot continue."""
 
-    account: AccountState
+    account: AccountHost
     execution: Execution
     state: State | None
     outcome: Outcome | None
@@ -103,25 +127,47 @@ class _Interrupted:
     problem: str | None = None
 
 
+RunRecord = dict[str, Any]  # a run state as plain JSON (see Engine.run_record)
+
+
 class Engine:
-    def __init__(self, studio: Studio, config: EngineConfig | None = None, http: OutboundHttp | None = None) -> None:
-        self.studio = studio
+    """Runs executions. It knows the domain only through `AccountHost` (the account an
+    execution runs in) and the functions it is given: `host_of` finds an account by SID (for
+    timers), `seconds` is the clock's current second (shared with the domain, see
+    Studio.seconds)."""
+
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        sids: SidFactory,
+        seconds: Callable[[], int],
+        changes: ChangeFeed,
+        host_of: Callable[[str], AccountHost | None],
+        config: EngineConfig | None = None,
+        http: OutboundHttp | None = None,
+    ) -> None:
+        self.clock = clock
+        self.sids = sids
+        self.seconds = seconds
+        self.changes = changes
+        self.host_of = host_of
         self.config = config or EngineConfig()
         self._liquid: StudioLiquid | None = None
         self.http = http or OutboundHttp()
-        self.messages = MessageLog(self.config.message_limit, studio.store)
+        self.messages = MessageLog(self.config.message_limit, changes)
         self.scripts = ScriptBook(self.config.script_limit)
         self.loop: asyncio.AbstractEventLoop | None = None
         self._private_loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        # Runs spawned from another thread onto `loop` (drain waits for them too).
+        self._foreign: set[concurrent.futures.Future[None]] = set()
         self._timers: list[tuple[float, Parked]] = []
         self._timers_compact_at = _TIMERS_COMPACT_MIN  # see _compact_timers
         self._changed: asyncio.Condition | None = None
         self._settle_waiters = 0  # wait_settled calls in progress
         self._definitions: dict[int, FlowDefinition] = {}
-        # With a state file only: executions resumed whose resume has not run yet (a crash
-        # then must not lose the reply), and those a restart found mid-run (persistence.py).
-        self._resuming: dict[str, tuple[str, str, Outcome, str | None]] = {}
+        # Executions a restart found mid-run (restore_run), continued at the first tick.
         self._interrupted: list[_Interrupted] = []
 
     @property
@@ -131,7 +177,7 @@ class Engine:
         if self._liquid is None:
             from .liquid import StudioLiquid
 
-            self._liquid = StudioLiquid(self.studio.clock.now)
+            self._liquid = StudioLiquid(self.clock.now)
         return self._liquid
 
     # -- scheduling ------------------------------------------------------------------------
@@ -142,7 +188,11 @@ class Engine:
         except RuntimeError:
             loop = None
         if loop is None and self.loop is not None and self.loop.is_running():
-            asyncio.run_coroutine_threadsafe(coro, self.loop)
+            # From another thread (a test helper, the CLI): run on the server's loop, as a
+            # task `drain()` waits for like any other.
+            future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+            self._foreign.add(future)
+            future.add_done_callback(self._foreign.discard)
             return
         if loop is None:
             # No event loop at all (plain scripts, in-process use): run to settlement now
@@ -160,9 +210,11 @@ class Engine:
         task.add_done_callback(self._tasks.discard)
 
     async def drain(self) -> None:
-        """Wait until no execution is running (all ended or parked)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        """Wait until no execution is running (all ended or parked), including runs spawned
+        from other threads."""
+        while self._tasks or self._foreign:
+            foreign = [asyncio.wrap_future(future) for future in list(self._foreign)]
+            await asyncio.gather(*list(self._tasks), *foreign, return_exceptions=True)
 
     def _notify(self) -> None:
         condition = self._changed
@@ -212,7 +264,7 @@ class Engine:
 
     def start(
         self,
-        account: AccountState,
+        account: AccountHost,
         execution: Execution,
         definition: FlowDefinition,
         event: str,
@@ -226,7 +278,7 @@ class Engine:
         self._spawn(self._advance(account, execution, trigger, Outcome(event)))
 
     @batched
-    def resume(self, account: AccountState, execution: Execution, event: str, payload: dict[str, Any] | None) -> bool:
+    def resume(self, account: AccountHost, execution: Execution, event: str, payload: dict[str, Any] | None) -> bool:
         """Resume a parked execution with one of its widget's events; False if it is not
         parked (or the widget does not take that event)."""
         run: RunState | None = execution.run
@@ -237,32 +289,48 @@ class Engine:
         if event != _EXPIRE and event not in widget.resume_events(parked.state):
             return False
         run.parked = None
-        account.forget_waiting(execution)
+        account.waiting_for_reply(execution, False)
         if event == _EXPIRE:
             self.finish(account, execution, "expired after 30 days active")
             return True
         turn = WidgetRun(self, account, execution, parked.state)
         outcome = widget.resume(turn, event, parked.outputs, payload)
-        store = self.studio.store
-        if store is not None:
-            self._resuming[execution.sid] = (account.sid, parked.state.name, outcome, parked.step_sid)
-            store.execution_changed(execution)
+        changes = self.changes
+        if changes.subscribers:
+            changes.publish(
+                ExecutionResumed(
+                    account.sid,
+                    execution,
+                    parked.state.name,
+                    outcome.event,
+                    outcome.outputs,
+                    outcome.variables,
+                    parked.step_sid,
+                )
+            )
         self._spawn(self._advance(account, execution, parked.state, outcome, step_sid=parked.step_sid))
         return True
 
-    def stop(self, account: AccountState, execution: Execution, *, completed: bool = False) -> None:
-        """Stop running the execution (it ended, or was ended or deleted through the API).
-        A subflow's parent is resumed: `completed` when the child reached its flow's end,
-        `failed` otherwise."""
+    def stop(self, account: AccountHost, execution: Execution, *, completed: bool = False) -> None:
+        """Stop running the execution without ending it (it is being deleted). A subflow's
+        parent is resumed: `completed` when the child reached its flow's end, `failed`
+        otherwise."""
+        self._halt(account, execution, None, completed)
+
+    def finish(self, account: AccountHost, execution: Execution, reason: str, *, completed: bool = False) -> None:
+        """End the execution (if active) and stop running it: the one call that ends an
+        execution, whoever ends it (its flow's end, a limit, the API)."""
+        log.debug("Execution %s ended: %s", execution.sid, reason)
+        self._halt(account, execution, reason if execution.status == ACTIVE else None, completed)
+
+    def _halt(self, account: AccountHost, execution: Execution, reason: str | None, completed: bool) -> None:
         run: RunState | None = execution.run
         if run is not None:
             run.parked = None
-        account.forget_waiting(execution)
+        account.waiting_for_reply(execution, False)
         execution.run = None
-        store = self.studio.store
-        if store is not None:
-            self._resuming.pop(execution.sid, None)
-            store.execution_changed(execution)
+        if reason is not None:
+            account.mark_ended(execution, reason)
         self._notify()
         if run is not None and run.on_end is not None:
             on_end, run.on_end = run.on_end, None
@@ -287,7 +355,7 @@ class Engine:
         many fired. (First, continue executions a restart found mid-run.)"""
         if self._interrupted:
             self.resume_interrupted()
-        now = self.studio.clock.now()
+        now = self.clock.now()
         fired = 0
         while self._timers and self._timers[0][0] <= now:
             _, parked = heapq.heappop(self._timers)
@@ -295,8 +363,8 @@ class Engine:
             run: RunState | None = execution.run
             if run is None or run.parked is not parked:
                 continue  # resumed, ended or deleted since
-            account = self.studio.accounts.get(execution.account_sid)
-            if account is None or account.executions.get(execution.sid) is not execution:
+            account = self.host_of(execution.account_sid)
+            if account is None or not account.is_live(execution):
                 continue
             if self.resume(account, execution, run.parked.timeout_event, None):
                 fired += 1
@@ -309,25 +377,35 @@ class Engine:
         if account_sid is None:
             retired = [self._timers, self.messages]
             self._timers = []
-            self.messages = MessageLog(self.config.message_limit, self.studio.store)
+            self.messages = MessageLog(self.config.message_limit, self.changes)
             self.scripts.clear()
-            self._resuming.clear()
             self._interrupted.clear()
         else:
             self._timers = [t for t in self._timers if t[1].execution.account_sid != account_sid]
             heapq.heapify(self._timers)
             self.scripts.clear(account_sid)
             self.messages.clear(account_sid)
-            self._resuming = {sid: r for sid, r in self._resuming.items() if r[0] != account_sid}
             self._interrupted = [i for i in self._interrupted if i.account.sid != account_sid]
         self._definitions.clear()
         return retired
 
-    # -- the state file (persistence.py) ---------------------------------------------------
+    def waiting(self, execution: Execution) -> Waiting | None:
+        """What a parked execution waits on; None if it is not parked (running or stopped)."""
+        run: RunState | None = execution.run
+        parked = run.parked if run is not None else None
+        if parked is None or execution.status != ACTIVE:
+            return None
+        state = parked.state
+        events = tuple(WIDGETS[state.type].resume_events(state))
+        timeout_event = parked.timeout_event if parked.timeout_event in events else None
+        return Waiting(execution.sid, state.name, state.type, events, timeout_event, parked.due)
 
-    def run_record(self, execution: Execution) -> dict[str, Any] | None:
-        """What the state file keeps of the execution's run state (plain JSON), None once
-        it has stopped: where it is parked, or the resume it has not run yet."""
+    # -- run state as data (the state file) --------------------------------------------------
+
+    def run_record(self, execution: Execution) -> RunRecord | None:
+        """The execution's run state as plain JSON, None once it has stopped: its counters
+        and where it is parked. (A resume not yet run is the `ExecutionResumed` change's
+        to keep: `restore_run` takes it back as `"resume"`.)"""
         run: RunState | None = execution.run
         if run is None:
             return None
@@ -337,14 +415,11 @@ class Engine:
         parked = run.parked
         if parked is not None:
             record["parked"] = [parked.state.name, parked.outputs, parked.due, parked.timeout_event, parked.step_sid]
-        elif (resuming := self._resuming.get(execution.sid)) is not None:
-            _, name, outcome, step_sid = resuming
-            record["resume"] = [name, outcome.event, outcome.outputs, outcome.variables, step_sid]
         return record
 
     def restore_run(
         self,
-        account: AccountState,
+        account: AccountHost,
         execution: Execution,
         definition: FlowDefinition,
         record: dict[str, Any],
@@ -377,7 +452,7 @@ class Engine:
                 run.parked = entry = Parked(execution, state, outputs, due, timeout_event, step_sid)
                 heapq.heappush(self._timers, (due, entry))
                 if "incomingMessage" in WIDGETS[state.type].resume_events(state):
-                    account.remember_waiting(execution)
+                    account.waiting_for_reply(execution, True)
                 return
         outcome: Outcome | None = None
         step_sid = None
@@ -386,7 +461,6 @@ class Engine:
         elif (resume := record.get("resume")) is not None:
             name, event, outputs, variables, step_sid = resume
             outcome = Outcome(event, outputs, variables)
-            self._resuming[execution.sid] = (account.sid, name, outcome, step_sid)
         elif last_target is not None:
             name = last_target
         else:
@@ -401,7 +475,7 @@ class Engine:
         interrupted, self._interrupted = self._interrupted, []
         for item in interrupted:
             account, execution = item.account, item.execution
-            if execution.run is None or account.executions.get(execution.sid) is not execution:
+            if execution.run is None or not account.is_live(execution):
                 continue
             if item.state is None:
                 log.warning("Execution %s cannot continue after the restart: %s", execution.sid, item.problem)
@@ -414,34 +488,36 @@ class Engine:
 
     async def _advance(
         self,
-        account: AccountState,
+        account: AccountHost,
         execution: Execution,
         state: State,
         outcome: Outcome | None,
         step_sid: str | None = None,
     ) -> None:
-        # With a state file, what this run changes is committed when it parks or ends, and
-        # whenever a widget suspends (see persistence.committing).
-        store = self.studio.store
-        if store is not None:
-            store.hold()
+        # With a transactional subscriber (the state file), what this run changes is one
+        # transaction, committed when it parks or ends, and whenever a widget suspends (see
+        # changes.committing).
+        changes = self.changes
+        held = bool(changes.transactions)
+        if held:
+            changes.hold()
         try:
             await self._run(account, execution, state, outcome, step_sid)
         except Exception:  # a bug in a widget must not take the server down
             log.exception("Execution %s failed in widget %s", execution.sid, state.name)
-            if execution.status == ACTIVE and account.executions.get(execution.sid) is execution:
+            if execution.status == ACTIVE and account.is_live(execution):
                 self.finish(account, execution, "internal error")
         finally:
-            if store is not None:
+            if held:
                 try:
-                    store.release()
+                    changes.release()
                 except Exception:
                     log.exception("Execution %s: its progress could not be written to the state file", execution.sid)
             self._notify()
 
     async def _run(
         self,
-        account: AccountState,
+        account: AccountHost,
         execution: Execution,
         state: State,
         outcome: Outcome | None,
@@ -463,10 +539,11 @@ class Engine:
                 return
             outcome = result
         states = run.definition.states
-        studio = self.studio
+        seconds = self.seconds
+        changes = self.changes
         # The time of the steps: read again after each await (a synchronous stretch of
         # widgets takes microseconds, and steps are dated to the second).
-        now = studio.seconds()
+        now = seconds()
         # This loop runs once per step of every execution: the step record and the widget
         # call are written out here rather than in helpers (a call each per step is a
         # tenth of a fast flow's run time), see _run_widget for the general case.
@@ -497,12 +574,11 @@ class Engine:
             steps.add(step.key, step)
             run.step_count += 1
             execution.date_updated = now
-            if studio.store is not None:  # (the layers _write_outputs replaced are saved with the step)
-                self._resuming.pop(execution.sid, None)
-                studio.store.step_added(execution, step)
+            if changes.subscribers:
+                changes.publish(StepEnded(account.sid, execution, step))
             step_sid = None
             if target is None or target not in states:
-                self.finish(account, execution, "flow end", completed=True)
+                self.finish(account, execution, ENDED_AT_FLOW_END, completed=True)
                 return
             if run.step_count >= MAX_STEPS:
                 self.finish(account, execution, f"limit of {MAX_STEPS} steps")
@@ -522,12 +598,12 @@ class Engine:
                 turn.state = state
                 turn.script = None
                 result = WIDGETS[state.type].run(turn)
-                if studio.store is not None and not isinstance(result, _DECIDED):
-                    result = committing(studio.store, result)
+                if changes.transactions and not isinstance(result, _DECIDED):
+                    result = committing(changes, result)
             if type(result) is not Outcome:
                 if not isinstance(result, _DECIDED):  # it waits for I/O: other requests run meanwhile
                     result = await result
-                    now = studio.seconds()
+                    now = seconds()
                 if isinstance(result, Wait):
                     if execution.run is run and execution.status == ACTIVE:
                         self._park(account, execution, run, state, result)
@@ -551,24 +627,24 @@ class Engine:
         result = widget.run(turn)
         if type(result) is Outcome or isinstance(result, _DECIDED):
             return result
-        store = self.studio.store
-        return result if store is None else committing(store, result)
+        changes = self.changes
+        return committing(changes, result) if changes.transactions else result
 
     async def _run_scripted(self, widget: Widget, turn: WidgetRun, script: ScriptedOutcome) -> Outcome | Wait:
-        store = self.studio.store
+        changes = self.changes
         if script.delay:
             delay = asyncio.sleep(min(script.delay, 30.0))
-            await (delay if store is None else committing(store, delay))
+            await (committing(changes, delay) if changes.transactions else delay)
         if not widget.takes_script(script):
             return _scripted_outcome(script, widget.default_event(turn.state))
         turn.script = script
         result = widget.run(turn)
         if isinstance(result, _DECIDED):
             return result
-        return await (result if store is None else committing(store, result))
+        return await (committing(changes, result) if changes.transactions else result)
 
-    def _park(self, account: AccountState, execution: Execution, run: RunState, state: State, wait: Wait) -> None:
-        now = self.studio.clock.now()
+    def _park(self, account: AccountHost, execution: Execution, run: RunState, state: State, wait: Wait) -> None:
+        now = self.clock.now()
         expires = execution.date_created + MAX_ACTIVE_SECONDS
         due: float = expires
         event = _EXPIRE
@@ -580,17 +656,12 @@ class Engine:
         heapq.heappush(self._timers, (due, parked))
         if len(self._timers) > self._timers_compact_at:
             self._compact_timers()
-        if "incomingMessage" in WIDGETS[state.type].resume_events(state):
-            account.remember_waiting(execution)
-        store = self.studio.store
-        if store is not None:
-            store.execution_changed(execution)
-
-    def finish(self, account: AccountState, execution: Execution, reason: str, *, completed: bool = False) -> None:
-        log.debug("Execution %s ended: %s", execution.sid, reason)
-        if execution.status == ACTIVE:
-            account.end_execution(execution)
-        self.stop(account, execution, completed=completed)
+        events = WIDGETS[state.type].resume_events(state)
+        if "incomingMessage" in events:
+            account.waiting_for_reply(execution, True)
+        changes = self.changes
+        if changes.subscribers:
+            changes.publish(ExecutionParked(account.sid, execution, state.name, events, due))
 
 
 def _write_outputs(

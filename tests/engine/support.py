@@ -12,10 +12,10 @@ from typing import Any
 import httpx
 
 from mockstudio.clock import ManualClock
+from mockstudio.domain.models import Execution, Step
 from mockstudio.engine.http import OutboundHttp
 from mockstudio.engine.runner import EngineConfig
 from mockstudio.engine.scripts import Script, ScriptedOutcome
-from mockstudio.models import Execution, Step
 from mockstudio.sids import SeededSids
 from mockstudio.studio import AccountSeed, AccountState, FlowSeed, Studio
 from mockstudio.testing import MockStudioServer

@@ -25,10 +25,10 @@ from typing import Any
 
 import pytest
 
+from mockstudio.domain.models import Execution
 from mockstudio.engine.http import OutboundHttp
 from mockstudio.engine.runner import EngineConfig
 from mockstudio.engine.scripts import ScriptedOutcome
-from mockstudio.models import Execution
 
 from .support import FW, Harness, subset
 

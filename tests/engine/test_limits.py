@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from mockstudio.domain.models import ACTIVE, ENDED
 from mockstudio.engine.runner import MAX_ACTIVE_SECONDS, MAX_REPEATS, MAX_STEPS
-from mockstudio.models import ACTIVE, ENDED
 
 from .support import CHILD_FW, Harness, definition, rest_flow, trigger, widget
 

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
+from mockstudio.domain.models import ACTIVE, ENDED
 from mockstudio.engine.definition import parse_definition
 from mockstudio.engine.http import OutboundHttp
 from mockstudio.engine.runner import EngineConfig
 from mockstudio.engine.scripts import ScriptedOutcome
 from mockstudio.engine.widgets import WIDGETS
-from mockstudio.models import ACTIVE, ENDED
 
 from ..conftest import SHARED_REFERENCE
 from .support import AC, CONTACT, FW, NUMBER, Harness

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mockstudio.models import ACTIVE, ENDED, Execution
+from mockstudio.domain.models import ACTIVE, ENDED, Execution
 
 from .support import AC, CHILD_FW, CONTACT, FW, NUMBER, Harness, definition, rest_flow, say, trigger, widget
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 
+from mockstudio.domain.models import ACTIVE, ENDED
 from mockstudio.engine.scripts import ScriptedOutcome
-from mockstudio.models import ACTIVE, ENDED
 from mockstudio.testing import MockStudioServer
 
 from .support import (

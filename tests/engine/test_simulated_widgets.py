@@ -10,11 +10,11 @@ from typing import Any
 import httpx
 import pytest
 
+from mockstudio.domain.models import ACTIVE, ENDED
 from mockstudio.engine.catalogue import WIDGET_TYPES
 from mockstudio.engine.runner import EngineConfig
 from mockstudio.engine.scripts import ScriptedOutcome
 from mockstudio.engine.widgets.simulated import SIMULATED
-from mockstudio.models import ACTIVE, ENDED
 from mockstudio.testing import MockStudioServer
 
 from .support import CONTACT, NUMBER, Harness, api_steps, install_flow, rest_flow, say, settle, widget

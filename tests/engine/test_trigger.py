@@ -3,7 +3,7 @@ what the trigger puts in the context (studio-flows.md §2.1 trigger, §4.1, §5.
 
 from __future__ import annotations
 
-from mockstudio.models import ACTIVE, ENDED
+from mockstudio.domain.models import ACTIVE, ENDED
 
 from .support import CONTACT, FW, NUMBER, Harness, definition, rest_flow, say, trigger, widget
 

@@ -16,15 +16,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ... import jsontext
-from ...clock import AdjustableClock
 from ...dates import format_date
-from ...engine.catalogue import WIDGET_TYPES
-from ...engine.messages import Message
-from ...engine.scripts import Script, ScriptedOutcome
-from ...engine.widgets import WIDGETS
-from ...errors import InvalidParameter, MissingParameter, NotFound, TwilioError
-from ...models import ACTIVE
-from ...studio import AccountState
+from ...domain.accounts import AccountState
+from ...domain.control import ExecutionState as State
+from ...domain.models import Message
+from ...engine.scripts import ScriptedOutcome
+from ...errors import InvalidParameter, MissingParameter
 from ..admin import require_admin_token
 from ..auth import authenticate
 from ..forms import read_body, read_form
@@ -172,16 +169,13 @@ async def list_messages(
     flow_sid: Annotated[str | None, Query()] = None,
     execution_sid: Annotated[str | None, Query()] = None,
 ) -> MessageList:
-    account = _account(request)
-    engine = runtime(request).studio.engine
-    found = engine.messages.list(account.sid, contact=contact, flow_sid=flow_sid, execution_sid=execution_sid)
+    found = _account(request).list_messages(contact=contact, flow_sid=flow_sid, execution_sid=execution_sid)
     return MessageList(messages=[_message(m) for m in found])
 
 
 @router.delete("/messages", status_code=204, summary="Clear the message log")
 async def clear_messages(request: Request) -> Response:
-    account = _account(request)
-    runtime(request).studio.engine.messages.clear(account.sid)
+    _account(request).clear_messages()
     return Response(status_code=204)
 
 
@@ -214,8 +208,8 @@ async def bind_number(request: Request) -> NumberBinding:
 
 @router.get("/numbers", summary="Addresses bound to flows")
 async def list_numbers(request: Request) -> NumberList:
-    account = _account(request)
-    return NumberList(numbers=[NumberBinding(number=n, flow_sid=f) for n, f in account.numbers.items()])
+    numbers = _account(request).list_numbers()
+    return NumberList(numbers=[NumberBinding(number=n, flow_sid=f) for n, f in numbers.items()])
 
 
 # -- clock -----------------------------------------------------------------------------------
@@ -240,9 +234,8 @@ async def get_clock(rt: RuntimeDep) -> ClockState:
 @router.post("/clock", summary="Move the clock: `advance` (seconds) or `set` (ISO 8601); due timeouts fire")
 async def move_clock(request: Request, rt: RuntimeDep) -> ClockState:
     fields = await _fields(request)
-    clock = rt.studio.clock
-    if not isinstance(clock, AdjustableClock):
-        raise InvalidParameter("This server's clock cannot be moved")
+    advance: float | None = None
+    to: float | None = None
     if fields.get("advance") not in (None, ""):
         try:
             seconds = float(fields["advance"])
@@ -250,7 +243,7 @@ async def move_clock(request: Request, rt: RuntimeDep) -> ClockState:
             raise InvalidParameter("Invalid advance: a number of seconds is expected") from None
         if not 0 <= seconds <= 10 * 365 * 86400:
             raise InvalidParameter("Invalid advance: it must be between 0 and ten years of seconds")
-        clock.advance(seconds)
+        advance = seconds
     elif fields.get("set") not in (None, ""):
         try:
             moment = dt.datetime.fromisoformat(str(fields["set"]).replace("Z", "+00:00"))
@@ -258,11 +251,11 @@ async def move_clock(request: Request, rt: RuntimeDep) -> ClockState:
             raise InvalidParameter("Invalid set: an ISO 8601 date-time is expected") from None
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=dt.UTC)
-        clock.set(moment.timestamp())
+        to = moment.timestamp()
     else:
         raise MissingParameter("advance")
-    fired = rt.studio.engine.fire_due_timers()
-    await rt.studio.engine.drain()
+    fired = rt.studio.move_clock(advance=advance, to=to)
+    await rt.studio.settle()
     return _clock_state(rt, fired)
 
 
@@ -278,19 +271,15 @@ class ExecutionState(BaseModel):
     waiting_for: list[str] = Field(default_factory=list, description="Events that resume it")
 
 
-def _execution_state(account: AccountState, sid: str, settled: bool = True) -> ExecutionState:
-    execution = account.executions.get(sid)
-    if execution is None:
-        raise NotFound(f"The requested resource /_mockstudio/executions/{sid[:40]} was not found")
-    run = execution.run
-    parked = run.parked if run is not None else None
+def _execution_state(state: State) -> ExecutionState:
+    execution, waiting = state.execution, state.waiting
     return ExecutionState(
         sid=execution.sid,
         flow_sid=execution.flow_sid,
         status=execution.status,
-        settled=settled,
-        waiting_on=parked.state.name if parked else None,
-        waiting_for=list(WIDGETS[parked.state.type].resume_events(parked.state)) if parked else [],
+        settled=state.settled,
+        waiting_on=waiting.widget if waiting else None,
+        waiting_for=list(waiting.events) if waiting else [],
     )
 
 
@@ -301,12 +290,7 @@ def _execution_state(account: AccountState, sid: str, settled: bool = True) -> E
 async def wait_until_settled(
     request: Request, sid: str, timeout: Annotated[float, Query(ge=0, le=120)] = 10.0
 ) -> ExecutionState:
-    account = _account(request)
-    execution = account.executions.get(sid)
-    if execution is None:
-        raise NotFound(f"The requested resource /_mockstudio/executions/{sid[:40]} was not found")
-    settled = execution.status != ACTIVE or await runtime(request).studio.engine.wait_settled(execution, timeout)
-    return _execution_state(account, sid, settled)
+    return _execution_state(await _account(request).wait_until_settled(sid, timeout))
 
 
 @router.post(
@@ -316,9 +300,7 @@ async def wait_until_settled(
 async def resume_execution(request: Request, sid: str) -> ExecutionState:
     fields = await _fields(request)
     account = _account(request)
-    execution = account.executions.get(sid)
-    if execution is None:
-        raise NotFound(f"The requested resource /_mockstudio/executions/{sid[:40]} was not found")
+    account.control_execution(sid)  # 404 before the body's problems
     event = _str(fields.get("event") or fields.get("Event"))
     if not event:
         raise MissingParameter("event")
@@ -330,13 +312,9 @@ async def resume_execution(request: Request, sid: str) -> ExecutionState:
             raise InvalidParameter(f"Invalid outputs: {exc}") from None
     if outputs is not None and not isinstance(outputs, dict):
         raise InvalidParameter("Invalid outputs: the JSON value must be an object")
-    engine = runtime(request).studio.engine
-    if not engine.resume(account, execution, event, outputs):
-        error = TwilioError(f"Execution {sid} is not waiting for {event!r}")
-        error.status, error.code = 409, 20409
-        raise error
-    await engine.wait_settled(execution, 10.0)
-    return _execution_state(account, sid)
+    account.resume_execution(sid, event, outputs)  # NotWaiting: 409
+    await account.wait_until_settled(sid, 10.0)
+    return _execution_state(account.execution_state(sid))
 
 
 # -- scripted outcomes --------------------------------------------------------------------------
@@ -369,10 +347,6 @@ class ScriptList(BaseModel):
     scripts: list[ScriptOut]
 
 
-def _event_names() -> set[str]:
-    return {event for widget in WIDGET_TYPES.values() for event in widget.events}
-
-
 @router.post("/scripts", summary="Script a widget's outcomes (JSON body; replaces that widget's script)")
 async def add_script(request: Request) -> ScriptOut:
     account = _account(request)
@@ -383,25 +357,13 @@ async def add_script(request: Request) -> ScriptOut:
         raise InvalidParameter(
             "Invalid script: " + "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
         ) from None
-    known = _event_names()
-    for outcome in script.outcomes:
-        if outcome.event is not None and outcome.event not in known:
-            raise InvalidParameter(f"Invalid script: {outcome.event!r} is not an event of any widget")
-    runtime(request).studio.engine.scripts.add(
-        Script(
-            account.sid,
-            script.widget,
-            script.flow_sid,
-            [ScriptedOutcome(**o.model_dump()) for o in script.outcomes],
-        )
-    )
+    account.add_script(script.widget, script.flow_sid, [ScriptedOutcome(**o.model_dump()) for o in script.outcomes])
     return ScriptOut(**script.model_dump(), used=0)
 
 
 @router.get("/scripts", summary="The account's scripts and how often each was used")
 async def list_scripts(request: Request) -> ScriptList:
-    account = _account(request)
-    scripts = runtime(request).studio.engine.scripts.list(account.sid)
+    scripts = _account(request).list_scripts()
     return ScriptList(
         scripts=[
             ScriptOut(
@@ -429,7 +391,7 @@ def vars_of(outcome: ScriptedOutcome) -> dict[str, Any]:
 
 @router.delete("/scripts", status_code=204, summary="Remove the account's scripts")
 async def clear_scripts(request: Request) -> Response:
-    runtime(request).studio.engine.scripts.clear(_account(request).sid)
+    _account(request).clear_scripts()
     return Response(status_code=204)
 
 

@@ -16,8 +16,8 @@ from ..outcomes import Outcome, Wait
 from ..text import to_text
 
 if TYPE_CHECKING:
-    from ...models import Execution
-    from ...studio import AccountState
+    from ...domain.models import Execution
+    from ..host import AccountHost
     from ..liquid import StudioLiquid
     from ..runner import Engine
     from ..scripts import ScriptedOutcome
@@ -28,11 +28,12 @@ Renderer = Callable[[dict[str, Any]], str]  # a template compiled (StudioLiquid.
 
 
 class WidgetRun:
-    """One run of one widget: its state, the execution, and the engine's services."""
+    """One run of one widget: its state, the execution, the account it runs in, and what a
+    widget needs of the engine (Liquid, outbound HTTP, SIDs, the clock, the message log)."""
 
     __slots__ = ("account", "engine", "execution", "script", "state")
 
-    def __init__(self, engine: Engine, account: AccountState, execution: Execution, state: State) -> None:
+    def __init__(self, engine: Engine, account: AccountHost, execution: Execution, state: State) -> None:
         self.engine = engine
         self.account = account
         self.execution = execution
@@ -82,16 +83,28 @@ class WidgetRun:
         return self.engine.liquid.render_pairs(value if isinstance(value, list) else [], self.context)
 
     def now(self) -> int:
-        return self.engine.studio.seconds()
+        return self.engine.seconds()
 
     def new_sid(self, prefix: str) -> str:
-        return self.engine.studio.sids.new(prefix)
+        return self.engine.sids.new(prefix)
+
+    def start_subflow(
+        self, flow_sid: str, parameters: dict[str, Any], parent_step_sid: str, revision: str
+    ) -> Execution | None:
+        """Run another flow of the account as this execution's child (run-subflow)."""
+        return self.account.start_subflow(
+            flow_sid=flow_sid,
+            parent=self.execution,
+            parameters=parameters,
+            parent_step_sid=parent_step_sid,
+            revision=revision,
+        )
 
     def record_message(
         self, direction: str, from_: str, to: str, body: str, status: str, media_url: tuple[str, ...] = ()
     ) -> Message:
         message = Message(  # positional: one per message sent
-            self.engine.studio.sids.new("SM"),
+            self.engine.sids.new("SM"),
             self.account.sid,
             direction,
             from_,
@@ -100,7 +113,7 @@ class WidgetRun:
             self.execution.sid,
             self.execution.flow_sid,
             status,
-            self.engine.studio.seconds(),
+            self.engine.seconds(),
             media_url,
         )
         self.engine.messages.add(message)

@@ -8,7 +8,7 @@ carry the parent's step SID as `parent_step_sid`. A subflow cannot run another s
 from __future__ import annotations
 
 from ... import sids
-from ...models import ACTIVE
+from ...domain.models import ACTIVE
 from ..definition import State
 from ..outcomes import Outcome, Wait
 from .base import Widget, WidgetRun
@@ -27,12 +27,11 @@ class RunSubflow(Widget):
         if run is None or run.parent_step_sid is not None:
             return Outcome("failed", {})
         step_sid = turn.new_sid(sids.STEP)
-        child = turn.account.start_subflow(
-            flow_sid=turn.prop("flow_sid"),
-            parent=turn.execution,
-            parameters=dict(turn.pairs("parameters")),
-            parent_step_sid=step_sid,
-            revision=turn.prop("flow_revision") or "LatestPublished",
+        child = turn.start_subflow(
+            turn.prop("flow_sid"),
+            dict(turn.pairs("parameters")),
+            step_sid,
+            turn.prop("flow_revision") or "LatestPublished",
         )
         if child is None or child.status != ACTIVE:
             # Not runnable, or ended at once (an invalid definition): nothing would ever

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from .errors import InvalidPageToken, InvalidParameter
+from ..errors import InvalidPageToken, InvalidParameter
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",

@@ -9,8 +9,8 @@ from hashlib import blake2b
 from operator import attrgetter
 from typing import Any
 
+from ..sids import STEP
 from .paging import SortedIndex
-from .sids import STEP
 
 __all__ = [
     "ACTIVE",
@@ -22,6 +22,7 @@ __all__ = [
     "Execution",
     "Flow",
     "FlowRevision",
+    "Message",
     "Step",
 ]
 
@@ -71,11 +72,7 @@ class Flow:
     revisions: SortedIndex[FlowRevision] = field(default_factory=SortedIndex)
     published: FlowRevision | None = None
     test_users: list[str] = field(default_factory=list)
-    # Executions of this flow, all and per status, plus the one-active-execution rule's index.
-    executions: SortedIndex[Execution] = field(default_factory=lambda: SortedIndex(BY_KEY))
-    active_executions: SortedIndex[Execution] = field(default_factory=lambda: SortedIndex(BY_KEY))
-    ended_executions: SortedIndex[Execution] = field(default_factory=lambda: SortedIndex(BY_KEY))
-    active_by_contact: dict[tuple[str, str], Execution] = field(default_factory=dict)
+    # (Its executions are the account's ExecutionIndex's: see domain/indexes.py.)
 
     def add_revision(self, revision: FlowRevision) -> None:
         """Append `revision` (numbered one past the latest) and make it the latest: the
@@ -187,3 +184,18 @@ class Execution:
             if step.sid == sid:
                 return step
         return None
+
+
+@dataclass(slots=True)  # not frozen: cheaper to make (one per message sent); read-only all the same
+class Message:
+    sid: str
+    account_sid: str
+    direction: str  # "outbound" (flow -> contact) or "inbound" (contact -> flow)
+    from_: str
+    to: str
+    body: str
+    execution_sid: str | None
+    flow_sid: str | None
+    status: str
+    date_created: int
+    media_url: tuple[str, ...] = ()
