@@ -11,6 +11,7 @@ from .clock import Clock, VirtualClock
 from .domain.accounts import AccountSeed, Studio
 from .engine.http import OutboundHttp
 from .engine.runner import EngineConfig
+from .events.delivery import DeliveryConfig
 from .fixtures import Fixtures, load_bundled, load_directory
 from .settings import Settings
 from .sids import RandomSids, SidFactory
@@ -64,6 +65,7 @@ def _studio(
         ended_execution_limit=settings.ended_execution_limit,
         contact_limit=settings.contact_limit,
         store=store,
+        event_seeds=fixtures.event_seeds,
     )
 
 
@@ -76,6 +78,13 @@ def app_options(settings: Settings, **overrides: Any) -> dict[str, Any]:
         "fault_limit": settings.fault_limit,
         "rate_limit": settings.rate_limit,
         "admin_token": settings.admin_token,
+        "events_webhook": settings.events_webhook,
+        "events_config": DeliveryConfig(
+            queue_limit=settings.events_queue_limit,
+            duplicate_rate=settings.events_duplicate_rate,
+            shuffle=settings.events_shuffle,
+            seed=settings.events_seed,
+        ),
     }
     options.update(overrides)
     return options

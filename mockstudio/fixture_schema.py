@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["AccountFixture", "ApiKeyFixture", "FixtureFile", "FlowFixture"]
+__all__ = ["AccountFixture", "ApiKeyFixture", "FixtureFile", "FlowFixture", "SinkFixture", "SubscriptionFixture"]
 
 
 class _Model(BaseModel):
@@ -43,6 +43,31 @@ class FlowFixture(_Model):
         return self
 
 
+class SinkFixture(_Model):
+    """An Event Streams sink, active from the start (no Test/Validate handshake)."""
+
+    sid: str = Field(pattern=r"^DG[0-9a-fA-F]{32}$")
+    account_sid: str | None = Field(None, pattern=r"^AC[0-9a-fA-F]{32}$")
+    description: str = Field(min_length=1)
+    sink_type: Literal["webhook", "kinesis", "segment", "email"] = "webhook"
+    sink_configuration: dict[str, Any]
+
+
+class SubscribedTypeFixture(_Model):
+    type: str = Field(min_length=1)
+    schema_version: int | None = None
+
+
+class SubscriptionFixture(_Model):
+    sid: str = Field(pattern=r"^DF[0-9a-fA-F]{32}$")
+    account_sid: str | None = Field(None, pattern=r"^AC[0-9a-fA-F]{32}$")
+    description: str = Field(min_length=1)
+    sink_sid: str = Field(pattern=r"^DG[0-9a-fA-F]{32}$")
+    types: list[SubscribedTypeFixture] = Field(min_length=1)
+
+
 class FixtureFile(_Model):
     accounts: list[AccountFixture] = []
     flows: list[FlowFixture] = []
+    sinks: list[SinkFixture] = []
+    subscriptions: list[SubscriptionFixture] = []

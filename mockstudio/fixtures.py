@@ -1,11 +1,16 @@
 """Fixture files: accounts (SIDs, tokens, API keys) and flows (SID, name, definition).
 
 A fixture directory holds any number of `*.json` files (searched recursively), each an
-object with optional `accounts` and `flows` lists:
+object with optional `accounts`, `flows`, and Studio Events' `sinks` and `subscriptions`
+lists:
 
     {"accounts": [{"sid": "AC…", "auth_token": "…", "api_keys": [{"sid": "SK…", "secret": "…"}]}],
      "flows": [{"sid": "FW…", "friendly_name": "…", "definition": {…} | "definition_file": "x.json",
-                "account_sid": "AC…" (default: the default account), "status": "published"}]}
+                "account_sid": "AC…" (default: the default account), "status": "published"}],
+     "sinks": [{"sid": "DG…", "description": "…", "sink_type": "webhook",
+                "sink_configuration": {"destination": "http://…", "method": "POST"}}],
+     "subscriptions": [{"sid": "DF…", "description": "…", "sink_sid": "DG…",
+                        "types": [{"type": "com.twilio.studio.flow.step.ended", "schema_version": 1}]}]}
 
 Every problem is reported with the file and the field it is in.
 """
@@ -18,6 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .domain.accounts import AccountSeed, FlowSeed
+from .errors import TwilioError
+from .events.streams import SinkSeed, SubscriptionSeed, checked_configuration, subscribed_type
 
 if TYPE_CHECKING:
     from .fixture_schema import FlowFixture
@@ -36,6 +43,8 @@ class Fixtures:
         self.default_account_sid = default_account.sid
         self.accounts: dict[str, AccountSeed] = {default_account.sid: default_account}
         self.flows: dict[str, FlowSeed] = {}
+        self.sinks: dict[str, SinkSeed] = {}
+        self.subscriptions: dict[str, SubscriptionSeed] = {}
         self._api_keys: set[str] = set()
 
     def add_text(self, text: str, source: str, base_dir: Path | None) -> None:
@@ -87,6 +96,38 @@ class Fixtures:
                 numbers=tuple(flow.numbers),
             )
 
+        for sink in parsed.sinks:
+            if sink.sid in self.sinks:
+                raise FixtureError(f"{source}: sink {sink.sid} is defined twice")
+            try:
+                configuration = checked_configuration(sink.sink_type, sink.sink_configuration)
+            except TwilioError as exc:
+                raise FixtureError(f"{source}: sink {sink.sid}: {exc.message}") from None
+            self.sinks[sink.sid] = SinkSeed(
+                sink.sid, sink.account_sid or self.default_account_sid, sink.description, sink.sink_type, configuration
+            )
+        for subscription in parsed.subscriptions:
+            if subscription.sid in self.subscriptions:
+                raise FixtureError(f"{source}: subscription {subscription.sid} is defined twice")
+            try:
+                types = tuple(
+                    subscribed_type(json.dumps({"type": t.type, "schema_version": t.schema_version}))
+                    for t in subscription.types
+                )
+            except TwilioError as exc:
+                raise FixtureError(f"{source}: subscription {subscription.sid}: {exc.message}") from None
+            self.subscriptions[subscription.sid] = SubscriptionSeed(
+                subscription.sid,
+                subscription.account_sid or self.default_account_sid,
+                subscription.description,
+                subscription.sink_sid,
+                types,
+            )
+
+    @property
+    def event_seeds(self) -> list[SinkSeed | SubscriptionSeed]:
+        return [*self.sinks.values(), *self.subscriptions.values()]
+
     def _definition(self, flow: FlowFixture, source: str, base_dir: Path | None) -> dict[str, Any]:
         if flow.definition is not None:
             return flow.definition
@@ -106,6 +147,16 @@ class Fixtures:
         for flow in self.flows.values():
             if flow.account_sid not in self.accounts:
                 raise FixtureError(f"flow {flow.sid} belongs to account {flow.account_sid}, which no fixture defines")
+        for seed in self.event_seeds:
+            if seed.account_sid not in self.accounts:
+                raise FixtureError(f"{seed.sid} belongs to account {seed.account_sid}, which no fixture defines")
+        for subscription in self.subscriptions.values():
+            sink = self.sinks.get(subscription.sink_sid)
+            if sink is None or sink.account_sid != subscription.account_sid:
+                raise FixtureError(
+                    f"subscription {subscription.sid}: no sink {subscription.sink_sid} in account "
+                    f"{subscription.account_sid}"
+                )
 
 
 def load_bundled(fixtures: Fixtures) -> None:

@@ -71,6 +71,15 @@ class Settings(BaseSettings):
     admin_token: str | None = Field(
         None, description="Token the control plane requires (except /_mockstudio/health); unset: open"
     )
+    events_webhook: str | None = Field(
+        None, description="Send every Studio event of the default account to this URL (an active webhook sink)"
+    )
+    events_queue_limit: int = Field(10_000, ge=1, description="Studio events waiting per sink; more are dropped")
+    events_duplicate_rate: float = Field(
+        0.0, ge=0.0, le=1.0, description="Chance that a Studio event is delivered twice (testing consumers)"
+    )
+    events_shuffle: bool = Field(False, description="Deliver each batch of Studio events in a random order")
+    events_seed: int | None = Field(None, description="Seed for event ids, duplicates, order and retry jitter")
     widget_events: dict[str, str] = Field(
         default_factory=dict,
         description='Event simulated widgets take, by type (JSON: {"say-play": "audioComplete"})',
@@ -90,7 +99,7 @@ class Settings(BaseSettings):
             raise ValueError("must be printable ASCII without spaces (it travels in an HTTP header)")
         return value
 
-    @field_validator("public_url", "http_redirect")
+    @field_validator("public_url", "http_redirect", "events_webhook")
     @classmethod
     def _check_public_url(cls, value: str | None) -> str | None:
         if value is None or value == "":

@@ -33,7 +33,7 @@ import socket
 import threading
 import time
 import weakref
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from pathlib import Path
 from types import TracebackType
@@ -50,6 +50,7 @@ from .domain.accounts import FlowSeed, Studio
 from .domain.flows import check_flow_definition, flow_status
 from .domain.models import PUBLISHED
 from .errors import Conflict, InvalidParameter, TwilioError
+from .events.delivery import Collector
 from .settings import Settings
 from .sids import SidFactory
 
@@ -690,6 +691,18 @@ class MockStudioServer:
 
     def clear_scripts(self) -> None:
         self._call("DELETE", "/_mockstudio/scripts")
+
+    def collect_events(self, *, account_sid: str | None = None, types: Iterable[str] | None = None) -> Collector:
+        """Studio Events of an account (default: the default account) from now on, collected
+        in-process, no web server needed: `.events` holds their CloudEvents envelopes in the
+        order they happened (latest schema versions), `.of_type(t)` and
+        `.for_execution(sid)` select, `.close()` stops collecting. Per execution:
+        `com.twilio.studio.flow.execution.started`, a `com.twilio.studio.flow.step.ended` per
+        step, `com.twilio.studio.flow.execution.ended`."""
+        events = self.app.state.runtime.events
+        account = account_sid or self.account_sid
+        collector: Collector = self._require_loop().call(lambda: events.collect(account, types))
+        return collector
 
     def bind_number(self, number: str, flow_sid: str) -> None:
         """Bind an address to a flow: inbound messages and calls to it start that flow."""

@@ -20,12 +20,16 @@ from starlette.types import Receive, Scope, Send
 from .. import __version__
 from ..domain.accounts import Studio
 from ..errors import InvalidParameter, MethodNotAllowed, NotFound, TwilioError
+from ..events.delivery import DeliveryConfig
+from ..events.service import Events, webhook_seeds
+from ..events.streams import SinkSeed, SubscriptionSeed
 from . import render
 from .auth import authenticate
 from .edge import edge_route, record_unrouted
 from .faults import FaultBook
 from .journal import Journal
 from .ratelimit import ExecutionRateLimit
+from .routes import events as events_routes
 from .routes import executions, flows, health, steps
 from .runtime import Runtime
 
@@ -33,15 +37,17 @@ __all__ = ["control_plane_built", "create_app", "load_control_plane"]
 
 log = logging.getLogger("mockstudio")
 
-_API_PREFIX = "/v2"
+# The Twilio APIs served here: Studio v2, and Events v1 (Studio v1 shares its prefix).
+_API_PREFIXES = ("/v2/", "/v1/")
 _TICK_SECONDS = 0.25  # how often real time is checked for due widget timeouts
 
 
-def _lifespan(studio: Studio) -> object:
+def _lifespan(studio: Studio, events: Events) -> object:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = studio.engine
         engine.loop = asyncio.get_running_loop()
+        events.start()
 
         async def tick() -> None:
             while True:
@@ -58,6 +64,7 @@ def _lifespan(studio: Studio) -> object:
             with contextlib.suppress(asyncio.CancelledError):
                 await ticker
             try:
+                await events.aclose()
                 await engine.http.aclose()
             finally:
                 close = getattr(studio, "close", None)
@@ -76,8 +83,14 @@ def create_app(
     fault_limit: int = 1_000,
     rate_limit: bool = False,
     admin_token: str | None = None,
+    events_webhook: str | None = None,
+    events_config: DeliveryConfig | None = None,
 ) -> FastAPI:
     """Build an app over `studio`. Tests build as many as they like."""
+    seeds = [seed for seed in studio.event_seeds if isinstance(seed, SinkSeed | SubscriptionSeed)]
+    if events_webhook:
+        seeds += webhook_seeds(events_webhook, studio.default_account_sid)
+    events = Events(studio, seeds=seeds, config=events_config)
     app = FastAPI(
         title="mockstudio",
         version=__version__,
@@ -87,10 +100,11 @@ def create_app(
             "documents mockstudio's own control plane under `/_mockstudio/`."
         ),
         redirect_slashes=False,  # SDKs do not follow redirects; Twilio answers 404
-        lifespan=_lifespan(studio),  # type: ignore[arg-type]
+        lifespan=_lifespan(studio, events),  # type: ignore[arg-type]
     )
     rt = app.state.runtime = Runtime(
         studio=studio,
+        events=events,
         public_url=public_url.rstrip("/") if public_url else None,
         max_body_bytes=max_body_bytes,
         journal=Journal(journal_limit),
@@ -99,7 +113,7 @@ def create_app(
         admin_token=admin_token or None,
     )
     # Flows' literal sub-paths first, then the SID routes (Validate must precede {Sid}).
-    for table in (executions.router, steps.router, flows.router):
+    for table in (executions.router, steps.router, flows.router, events_routes.router):
         app.router.routes.extend(edge_route(route, rt) for route in table.routes)
     app.include_router(health.router)
     _defer_control_plane(app)
@@ -154,18 +168,19 @@ def load_control_plane(app: FastAPI) -> None:
     deferred = [route for route in routes if isinstance(route, _DeferredControlPlane)]
     if not deferred:
         return
-    from .routes import control, verification
+    from .routes import control, deliveries, verification
 
     for route in deferred:
         routes.remove(route)
     app.include_router(control.router)
     app.include_router(verification.router)
+    app.include_router(deliveries.router)
 
 
 def _error(error: TwilioError, request: Request) -> Response:
     if isinstance(error, NotFound) and not error.message:
         path = request.url.path
-        relative = path[len(_API_PREFIX) :] if path.startswith(_API_PREFIX + "/") else path
+        relative = path[3:] if path.startswith(_API_PREFIXES) else path
         error.message = f"The requested resource {relative[:256]} was not found"
     # Errors of the HTTP layer carry their own headers (Retry-After, a Bearer challenge).
     headers: dict[str, str] | None = getattr(error, "headers", None)
@@ -193,7 +208,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: Exception) -> Response:
         # Routing errors: no endpoint ran, so the journal hears of /v2 ones here.
         response = routing_error(request, exc)
-        if request.scope["path"].startswith(_API_PREFIX + "/"):
+        if request.scope["path"].startswith(_API_PREFIXES):
             record_unrouted(request, response.status_code)
         return response
 
@@ -211,7 +226,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 404:
             # Twilio authenticates before routing: an unknown /v2 path without valid
             # credentials is a 401, not a 404.
-            if request.url.path.startswith(_API_PREFIX + "/"):
+            if request.url.path.startswith(_API_PREFIXES):
                 try:
                     authenticate(request)
                 except TwilioError as auth_error:

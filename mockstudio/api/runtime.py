@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from starlette.requests import Request
 
 from ..domain.accounts import Studio
+from ..events.service import Events
 from .faults import FaultBook
 from .journal import Journal
 from .ratelimit import ExecutionRateLimit
@@ -21,6 +22,7 @@ RUNTIME_KEY = "mockstudio.runtime"
 @dataclass(slots=True)
 class Runtime:
     studio: Studio
+    events: Events
     public_url: str | None  # e.g. "https://mock.example:8443"; None: the request's own host
     max_body_bytes: int
     journal: Journal = field(default_factory=lambda: Journal(1_000))

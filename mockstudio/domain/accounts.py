@@ -63,8 +63,11 @@ class Studio:
         ended_execution_limit: int | None = None,
         contact_limit: int | None = None,
         store: StateStore | None = None,
+        event_seeds: Sequence[object] = (),
     ) -> None:
         self.clock = clock
+        # Fixture sinks and subscriptions (mockstudio.events seeds), for Studio Events.
+        self.event_seeds = tuple(event_seeds)
         self.sids = sid_factory
         self.accept_any_flow = accept_any_flow
         # Per-account caps on stores that grow with use (None: unbounded).
