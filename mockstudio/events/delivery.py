@@ -80,6 +80,7 @@ class _Channel:
 
     sink: Sink
     pending: deque[tuple[Event, int]] = field(default_factory=deque)
+    repeats: deque[tuple[Event, int]] = field(default_factory=deque)  # opt-in duplicates
     batch: list[tuple[Event, int]] = field(default_factory=list)
     attempts: int = 0
     first_attempt: float | None = None
@@ -258,7 +259,7 @@ class Dispatcher:
 
     def queued(self, sink_sid: str) -> int:
         channel = self._channels.get(sink_sid)
-        return len(channel.pending) + len(channel.batch) if channel is not None else 0
+        return len(channel.pending) + len(channel.repeats) + len(channel.batch) if channel is not None else 0
 
     def add_collector(
         self, account_sid: str, types: Iterable[str] | None, on_close: Callable[[], None] | None = None
@@ -313,7 +314,7 @@ class Dispatcher:
         while True:
             wakeup.clear()
             if not channel.batch:
-                if not channel.pending:
+                if not channel.pending and not channel.repeats:
                     await wakeup.wait()
                     continue
                 self._next_batch(channel)
@@ -325,12 +326,14 @@ class Dispatcher:
             await self._attempt(channel)
 
     def _next_batch(self, channel: _Channel) -> None:
-        batch = [channel.pending.popleft() for _ in range(min(_MAX_BATCH, len(channel.pending)))]
+        repeats = [channel.repeats.popleft() for _ in range(min(_MAX_BATCH, len(channel.repeats)))]
+        fresh = [channel.pending.popleft() for _ in range(min(_MAX_BATCH - len(repeats), len(channel.pending)))]
         config = self.config
         if config.duplicate_rate > 0:
-            for item in batch:
-                if self._random.random() < config.duplicate_rate and len(channel.pending) < config.queue_limit:
-                    channel.pending.append(item)  # delivered again in a later batch
+            for item in fresh:
+                if self._random.random() < config.duplicate_rate and len(channel.repeats) < config.queue_limit:
+                    channel.repeats.append(item)  # delivered once more, in a later batch
+        batch = repeats + fresh
         if config.shuffle:
             self._random.shuffle(batch)
         channel.batch = batch
