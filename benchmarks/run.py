@@ -28,6 +28,7 @@ from importlib import metadata
 from pathlib import Path
 from types import FrameType
 
+import events
 import harness
 import http_benchmarks
 import inprocess
@@ -35,7 +36,21 @@ import soak
 import startup
 from harness import HERE, ROOT, Outcome, Row, kill_all, log
 
-NAMES = ["fetch", "create", "list", "startup", "memory", "reset", "engine", "create-flow", "memory-flow", "soak"]
+NAMES = [
+    "fetch",
+    "create",
+    "list",
+    "startup",
+    "memory",
+    "reset",
+    "engine",
+    "create-flow",
+    "memory-flow",
+    "soak",
+    "events",
+    "events-delivery",
+    "events-memory",
+]
 
 
 def _benchmarks(args: argparse.Namespace) -> dict[str, Callable[[], Outcome]]:
@@ -51,6 +66,9 @@ def _benchmarks(args: argparse.Namespace) -> dict[str, Callable[[], Outcome]]:
         "create-flow": lambda: http_benchmarks.create_flow(config),
         "memory-flow": lambda: inprocess.memory_flow(),
         "soak": lambda: soak.soak(),
+        "events": lambda: events.create_with_sink(config),
+        "events-delivery": lambda: events.delivery(),
+        "events-memory": lambda: events.memory(),
     }
 
 

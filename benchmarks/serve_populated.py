@@ -3,6 +3,7 @@ before it starts listening.
 
     python benchmarks/serve_populated.py --port P [--executions N] [--clock manual|system]
                                          [--info FILE] [--bench-routes] [--bench-flows]
+                                         [--events-webhook URL]
 
 `--clock manual` uses a ManualClock stepped 1 s per execution, so N executions span N
 seconds from 2023-11-14T22:13:21Z (1_700_000_001). `--info` receives a JSON object with
@@ -68,10 +69,13 @@ def main() -> None:
     parser.add_argument("--info", type=Path, default=None)
     parser.add_argument("--bench-routes", action="store_true")
     parser.add_argument("--bench-flows", action="store_true")
+    parser.add_argument("--events-webhook", default=None, help="MOCKSTUDIO_EVENTS_WEBHOOK for this server")
     args = parser.parse_args()
 
     clock: Clock = ManualClock(CLOCK_START) if args.clock == "manual" else SystemClock()
     settings = Settings(fixtures=flows.FIXTURES) if args.bench_flows else Settings()
+    if args.events_webhook:
+        settings = settings.model_copy(update={"events_webhook": args.events_webhook})
     app = build_app(settings, clock=clock)
     studio: Studio = app.state.runtime.studio
     start = int(clock.now())
