@@ -35,7 +35,19 @@ import soak
 import startup
 from harness import HERE, ROOT, Outcome, Row, kill_all, log
 
-NAMES = ["fetch", "create", "list", "startup", "memory", "reset", "engine", "create-flow", "memory-flow", "soak"]
+NAMES = [
+    "fetch",
+    "create",
+    "list",
+    "startup",
+    "memory",
+    "reset",
+    "engine",
+    "create-flow",
+    "memory-flow",
+    "soak",
+    "subscriber",
+]
 
 
 def _benchmarks(args: argparse.Namespace) -> dict[str, Callable[[], Outcome]]:
@@ -51,6 +63,7 @@ def _benchmarks(args: argparse.Namespace) -> dict[str, Callable[[], Outcome]]:
         "create-flow": lambda: http_benchmarks.create_flow(config),
         "memory-flow": lambda: inprocess.memory_flow(),
         "soak": lambda: soak.soak(),
+        "subscriber": lambda: inprocess.subscriber(),
     }
 
 

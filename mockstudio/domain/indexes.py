@@ -5,6 +5,7 @@ the methods here."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from typing import Any
 
 from .models import ACTIVE, BY_KEY, ENDED, KEY_SHIFT, Execution
@@ -48,6 +49,13 @@ class ExecutionIndex:
 
     def get(self, sid: str) -> Execution | None:
         return self._by_sid.get(sid)
+
+    def __getitem__(self, sid: str) -> Execution:
+        return self._by_sid[sid]
+
+    def __iter__(self) -> Iterator[str]:
+        """The SIDs (as a dict's keys)."""
+        return iter(self._by_sid)
 
     def __len__(self) -> int:
         return len(self._by_sid)

@@ -16,7 +16,7 @@ import contextlib
 import heapq
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..clock import Clock
@@ -32,6 +32,7 @@ from ..domain.changes import (
 from ..domain.models import ACTIVE, BY_KEY, Execution, Step
 from ..domain.paging import SortedIndex
 from ..sids import SidFactory
+from .config import EngineConfig
 from .definition import FlowDefinition, State, parse_definition
 from .host import AccountHost
 from .http import OutboundHttp
@@ -53,14 +54,6 @@ MAX_ACTIVE_SECONDS = 30 * 24 * 3600
 _EXPIRE = "__expired__"
 _TIMERS_COMPACT_MIN = 1024
 _DECIDED = (Outcome, Wait)  # what a synchronous widget returns (a tuple: `A | B` is built per call)
-
-
-@dataclass(slots=True)
-class EngineConfig:
-    # Event taken by simulated widgets (voice, Flex, ...) by type; default: their first event.
-    default_events: dict[str, str] = field(default_factory=dict)
-    message_limit: int = 10_000
-    script_limit: int = 1_000  # scripted widgets kept, all accounts together (oldest dropped)
 
 
 @dataclass(slots=True, eq=False)

@@ -17,9 +17,8 @@ from ..text import to_text
 
 if TYPE_CHECKING:
     from ...domain.models import Execution
-    from ..host import AccountHost
+    from ..host import AccountHost, WidgetServices
     from ..liquid import StudioLiquid
-    from ..runner import Engine
     from ..scripts import ScriptedOutcome
 
 __all__ = ["Renderer", "Widget", "WidgetRun", "property_renderer"]
@@ -33,7 +32,7 @@ class WidgetRun:
 
     __slots__ = ("account", "engine", "execution", "script", "state")
 
-    def __init__(self, engine: Engine, account: AccountHost, execution: Execution, state: State) -> None:
+    def __init__(self, engine: WidgetServices, account: AccountHost, execution: Execution, state: State) -> None:
         self.engine = engine
         self.account = account
         self.execution = execution
