@@ -319,7 +319,7 @@ class MockStudioServer:
 
     async def _reset(self) -> None:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.studio.engine.drain(), _RESET_DRAIN_SECONDS)
+            await asyncio.wait_for(self.studio.settle(), _RESET_DRAIN_SECONDS)
         self._reset_now()
 
     def _reset_now(self) -> None:

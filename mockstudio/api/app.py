@@ -40,14 +40,13 @@ _TICK_SECONDS = 0.25  # how often real time is checked for due widget timeouts
 def _lifespan(studio: Studio) -> object:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = studio.engine
-        engine.loop = asyncio.get_running_loop()
+        studio.serve_on(asyncio.get_running_loop())
 
         async def tick() -> None:
             while True:
                 await asyncio.sleep(_TICK_SECONDS)
                 with contextlib.suppress(Exception):
-                    engine.fire_due_timers()
+                    studio.tick()
 
         ticker = asyncio.create_task(tick())
         try:
@@ -58,7 +57,7 @@ def _lifespan(studio: Studio) -> object:
             with contextlib.suppress(asyncio.CancelledError):
                 await ticker
             try:
-                await engine.http.aclose()
+                await studio.aclose()
             finally:
                 close = getattr(studio, "close", None)
                 if close is not None:

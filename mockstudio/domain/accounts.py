@@ -7,6 +7,7 @@ loop each operation is atomic; `Studio.lock` guards callers from other threads.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import sys
 import threading
@@ -214,8 +215,17 @@ class Studio:
             clock.set(to)
         return self.engine.fire_due_timers()
 
+    def serve_on(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The server's event loop: flows started from other threads run on it."""
+        self.engine.loop = loop
+
+    def tick(self) -> int:
+        """Resume the parked executions whose timeout fell due as real time passed (the
+        server calls it a few times a second); returns how many."""
+        return self.engine.fire_due_timers()
+
     async def aclose(self) -> None:
-        """Close the outbound HTTP client (a run of `mockstudio run` is over)."""
+        """Close the outbound HTTP client (at shutdown, or when a run of `mockstudio run` is over)."""
         await self.engine.http.aclose()
 
     async def settle(self) -> None:
