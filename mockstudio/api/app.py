@@ -26,14 +26,15 @@ from .edge import edge_route, record_unrouted
 from .faults import FaultBook
 from .journal import Journal
 from .ratelimit import ExecutionRateLimit
-from .routes import executions, flows, health, steps
+from .routes import executions, flows, health, steps, v1
 from .runtime import Runtime
 
 __all__ = ["control_plane_built", "create_app", "load_control_plane"]
 
 log = logging.getLogger("mockstudio")
 
-_API_PREFIX = "/v2"
+# The Twilio APIs served here: Studio v2 and v1.
+_API_PREFIXES = ("/v2/", "/v1/")
 _TICK_SECONDS = 0.25  # how often real time is checked for due widget timeouts
 
 
@@ -99,7 +100,7 @@ def create_app(
         admin_token=admin_token or None,
     )
     # Flows' literal sub-paths first, then the SID routes (Validate must precede {Sid}).
-    for table in (executions.router, steps.router, flows.router):
+    for table in (executions.router, steps.router, flows.router, v1.router):
         app.router.routes.extend(edge_route(route, rt) for route in table.routes)
     app.include_router(health.router)
     _defer_control_plane(app)
@@ -165,7 +166,7 @@ def load_control_plane(app: FastAPI) -> None:
 def _error(error: TwilioError, request: Request) -> Response:
     if isinstance(error, NotFound) and not error.message:
         path = request.url.path
-        relative = path[len(_API_PREFIX) :] if path.startswith(_API_PREFIX + "/") else path
+        relative = path[3:] if path.startswith(_API_PREFIXES) else path
         error.message = f"The requested resource {relative[:256]} was not found"
     # Errors of the HTTP layer carry their own headers (Retry-After, a Bearer challenge).
     headers: dict[str, str] | None = getattr(error, "headers", None)
@@ -193,7 +194,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: Exception) -> Response:
         # Routing errors: no endpoint ran, so the journal hears of /v2 ones here.
         response = routing_error(request, exc)
-        if request.scope["path"].startswith(_API_PREFIX + "/"):
+        if request.scope["path"].startswith(_API_PREFIXES):
             record_unrouted(request, response.status_code)
         return response
 
@@ -211,7 +212,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 404:
             # Twilio authenticates before routing: an unknown /v2 path without valid
             # credentials is a 401, not a 404.
-            if request.url.path.startswith(_API_PREFIX + "/"):
+            if request.url.path.startswith(_API_PREFIXES):
                 try:
                     authenticate(request)
                 except TwilioError as auth_error:

@@ -23,7 +23,7 @@ class RouteTable:
     def __init__(self) -> None:
         self.routes: list[Route] = []
 
-    def _add(self, method: str, path: str) -> Callable[[Endpoint], Endpoint]:
+    def add(self, method: str, path: str) -> Callable[[Endpoint], Endpoint]:
         def register(endpoint: Endpoint) -> Endpoint:
             self.routes.append(Route(path, endpoint, methods=[method], include_in_schema=False))
             return endpoint
@@ -31,10 +31,10 @@ class RouteTable:
         return register
 
     def get(self, path: str) -> Callable[[Endpoint], Endpoint]:
-        return self._add("GET", path)
+        return self.add("GET", path)
 
     def post(self, path: str) -> Callable[[Endpoint], Endpoint]:
-        return self._add("POST", path)
+        return self.add("POST", path)
 
     def delete(self, path: str) -> Callable[[Endpoint], Endpoint]:
-        return self._add("DELETE", path)
+        return self.add("DELETE", path)
