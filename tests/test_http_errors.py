@@ -126,9 +126,9 @@ def test_unknown_route_under_v2(anon: httpx.Client, http: httpx.Client, path: st
     assert_twilio_error(http.get(path), 404, 20404, f"The requested resource {relative} was not found")
 
 
-def test_unknown_route_outside_v2(anon: httpx.Client) -> None:
-    response = anon.get("/v1/Flows")
-    assert_twilio_error(response, 404, 20404, "The requested resource /v1/Flows was not found")
+def test_unknown_route_outside_the_twilio_apis(anon: httpx.Client) -> None:
+    response = anon.get("/v3/Flows")
+    assert_twilio_error(response, 404, 20404, "The requested resource /v3/Flows was not found")
     assert "www-authenticate" not in response.headers
 
 
