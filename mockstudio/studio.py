@@ -338,8 +338,8 @@ class AccountState:
     def update_test_user(self, sid: str, test_users: list[str] | None) -> Flow:
         """UpdateTestUser: replaces the list (`TestUsers` repeated, order kept, duplicates
         dropped). The parameter is required, so an SDK's empty list (sent as nothing) is a
-        400; a single empty `TestUsers=` clears the list (chosen). Test users are stored
-        and returned only: they do not change which revision the REST API executes."""
+        400; a single empty `TestUsers=` clears the list (chosen). A contact listed here
+        runs the flow's latest revision, draft included (`_runnable_revision`)."""
         flow = self.fetch_flow(sid)
         if not test_users:
             raise MissingParameter("TestUsers")
@@ -361,17 +361,20 @@ class AccountState:
         active = flow.active_by_contact.get((to, from_))
         if active is not None:
             raise ExecutionAlreadyActive(active.sid)
-        revision = self._runnable_revision(flow)
+        revision = self._runnable_revision(flow, to)
         execution = self._new_execution(flow, revision, to, from_, data, None)
         self._start(execution, revision, "incomingRequest")
         return execution
 
-    def _runnable_revision(self, flow: Flow, which: str = "LatestPublished") -> FlowRevision:
-        """The revision a new execution runs: the latest published one (its number is the
-        execution's `flow_version`), or for run-subflow's `LatestRevision` the latest of
-        any status. A flow with only drafts cannot be executed: 409/20409
-        (`FlowNotPublished`; Twilio's code and wording are UNCONFIRMED)."""
-        revision = flow.published_revision() if which != "LatestRevision" else flow.latest_revision()
+    def _runnable_revision(self, flow: Flow, contact: str | None, which: str = "LatestPublished") -> FlowRevision:
+        """The revision a new execution runs (its number is the execution's `flow_version`):
+        the latest published one; the latest of any status, draft included, for a contact
+        listed in the flow's TestUsers ("test user identities that can test draft versions
+        of the flow") and for run-subflow's `LatestRevision`. A flow with only drafts cannot
+        be executed but by its test users: 409/20409 (`FlowNotPublished`; Twilio's code and
+        wording are UNCONFIRMED)."""
+        latest = which == "LatestRevision" or (contact is not None and contact in flow.test_users)
+        revision = flow.latest_revision() if latest else flow.published_revision()
         if revision is None:
             raise FlowNotPublished(flow.sid)
         return revision
@@ -452,7 +455,7 @@ class AccountState:
             return None
         which = "LatestRevision" if revision in ("LatestDraft", "LatestRevision") else "LatestPublished"
         try:
-            flow_revision = self._runnable_revision(flow, which)
+            flow_revision = self._runnable_revision(flow, None, which)
         except Conflict:
             return None
         to, from_ = parent.contact_channel_address, parent.flow_channel_address
@@ -602,7 +605,7 @@ class AccountState:
             # Studio routes it to the contact's active execution; one that is not waiting
             # for a reply has nothing to do with it.
             return active, "ignored"
-        revision = self._runnable_revision(flow)
+        revision = self._runnable_revision(flow, from_)
         execution = self._new_execution(flow, revision, from_, to, None, sid, exclusive=active is None)
         execution.trigger = trigger
         self._start(execution, revision, event)
