@@ -159,6 +159,13 @@ class Server:
         return httpx.Client(base_url=self.base_url, auth=(ACCOUNT, TOKEN), timeout=10)
 
 
+def _healthy(base_url: str) -> bool:
+    try:
+        return httpx.get(f"{base_url}/_mockstudio/health", timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The README's server command (its part after the setup), on a free port."""
@@ -175,10 +182,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         )
     try:
         deadline = time.monotonic() + 30
-        while f"listening on {base_url}" not in log.read_text(errors="replace"):
+        while not _healthy(base_url):
             assert process.poll() is None, log.read_text(errors="replace")
             assert time.monotonic() < deadline, "the server did not start"
             time.sleep(0.05)
+        assert f"listening on {base_url}" in log.read_text(errors="replace")
         yield Server(base_url, process, log)
     finally:
         process.terminate()
