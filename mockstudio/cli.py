@@ -235,7 +235,8 @@ def _banner(settings: Settings, app: Any, port: int) -> str:
         lines.append("  --accept-any-flow: unknown well-formed Flow SIDs are created on first use")
     if settings.state_file is not None:
         restored = getattr(studio.store, "restored_executions", 0)
-        lines.append(f"  state file: {settings.state_file} (kept across restarts; {restored} executions restored)")
+        noun = "execution" if restored == 1 else "executions"
+        lines.append(f"  state file: {settings.state_file} (kept across restarts; {restored} {noun} restored)")
     if settings.rate_limit:
         lines.append("  --rate-limit: 20 new REST executions per second per account, then 429/20429")
     if settings.admin_token:
