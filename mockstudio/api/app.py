@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.datastructures import URLPath
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import Receive, Scope, Send
@@ -28,6 +28,7 @@ from .journal import Journal
 from .ratelimit import ExecutionRateLimit
 from .routes import executions, flows, health, steps
 from .runtime import Runtime
+from .target import RequestTarget
 
 __all__ = ["control_plane_built", "create_app", "load_control_plane"]
 
@@ -104,6 +105,7 @@ def create_app(
     app.include_router(health.router)
     _defer_control_plane(app)
     _install_error_handlers(app)
+    app.add_middleware(RequestTarget)
     return app
 
 
@@ -185,6 +187,20 @@ def _allowed_methods(request: Request) -> set[str]:
     return methods
 
 
+def _invalid_parameter(exc: RequestValidationError) -> TwilioError:
+    """FastAPI's validation error (a control-plane query or path parameter) as Twilio's 400
+    naming the parameter: never its dump of the error, the input or the endpoint's source."""
+    for error in exc.errors():
+        loc = [str(part) for part in error.get("loc", ())]
+        name = loc[-1] if loc else "parameter"
+        where = loc[0] if loc and loc[0] in ("query", "path", "header", "body") else "query"
+        if error.get("type") == "missing":
+            return InvalidParameter(f"Missing required {where} parameter {name}")
+        reason = str(error.get("msg", "invalid value"))
+        return InvalidParameter(f"Invalid {where} parameter {name}: {reason[:1].lower()}{reason[1:]}")
+    return InvalidParameter("Invalid request parameters")
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     async def twilio_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, TwilioError)
@@ -224,7 +240,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error(error, request)
 
     async def validation_error(request: Request, exc: Exception) -> Response:
-        return _error(InvalidParameter(f"Invalid request: {exc}"[:500]), request)
+        assert isinstance(exc, RequestValidationError)
+        return _error(_invalid_parameter(exc), request)
 
     async def unexpected_error(request: Request, exc: Exception) -> Response:
         log.exception("Unexpected error on %s %s", request.method, request.url.path)
@@ -232,6 +249,12 @@ def _install_error_handlers(app: FastAPI) -> None:
         error.status, error.code = 500, 20500
         return _error(error, request)
 
+    async def client_gone(request: Request, exc: Exception) -> Response:
+        # Nobody is left to answer: one line in the log, not a traceback.
+        log.info("Client went away before sending the whole request: %s %s", request.method, request.url.path[:256])
+        return Response(status_code=400)
+
+    app.add_exception_handler(ClientDisconnect, client_gone)
     app.add_exception_handler(TwilioError, twilio_error)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
