@@ -27,6 +27,7 @@ from .faults import FaultBook
 from .journal import Journal
 from .ratelimit import ExecutionRateLimit
 from .routes import executions, flows, health, steps
+from .routes.table import sids_fit
 from .runtime import Runtime
 from .target import RequestTarget
 
@@ -177,13 +178,19 @@ def _error(error: TwilioError, request: Request) -> Response:
 
 
 def _allowed_methods(request: Request) -> set[str]:
-    """The methods some route fully matches this path with (asked route by route, as
-    included routers do not expose their routes' methods)."""
+    """The methods this path is served with: for each, the route that would take it (asked
+    route by route, as included routers do not expose their routes' methods), if its SID
+    parameters have the right shape (else it could only answer 404)."""
     methods: set[str] = set()
     for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"):
         scope = {**request.scope, "method": method}
-        if any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes):
-            methods.add(method)
+        for route in request.app.router.routes:
+            match, child = route.matches(scope)
+            if match is Match.FULL:
+                path: str | None = getattr(route, "path", None)
+                if path is None or sids_fit(path, child.get("path_params", {})):
+                    methods.add(method)
+                break
     return methods
 
 
@@ -216,15 +223,15 @@ def _install_error_handlers(app: FastAPI) -> None:
     def routing_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         error: TwilioError
-        if exc.status_code == 405:
+        # Starlette's Allow names only the first route that matched the path; a path served
+        # by several routes (GET and POST .../Executions) allows all their methods. A path no
+        # method can serve (PUT /v2/Flows/FWnot-a-sid) is not found rather than not allowed.
+        allowed = _allowed_methods(request) if exc.status_code == 405 else set()
+        if allowed:
             response = _error(MethodNotAllowed(), request)
-            # Starlette's Allow names only the first route that matched the path; a path
-            # served by several routes (GET and POST .../Executions) allows all their methods.
-            allowed = _allowed_methods(request)
-            if allowed:
-                response.headers["Allow"] = ", ".join(sorted(allowed))
+            response.headers["Allow"] = ", ".join(sorted(allowed))
             return response
-        if exc.status_code == 404:
+        if exc.status_code in (404, 405):
             # Twilio authenticates before routing: an unknown /v2 path without valid
             # credentials is a 401, not a 404.
             if request.url.path.startswith(_API_PREFIX + "/"):

@@ -27,7 +27,6 @@ from ..errors import TwilioError
 from . import render
 from .auth import authenticate
 from .journal import ACCOUNT_KEY
-from .routes.table import template
 from .runtime import RUNTIME_KEY, Runtime
 
 __all__ = ["TwilioEndpoint", "edge_route", "record_unrouted"]
@@ -84,9 +83,8 @@ class TwilioEndpoint:
 
 def edge_route(route: Route, rt: Runtime) -> Route:
     """A copy of `route` (a Twilio route-table entry) served through `rt`'s edge."""
-    path = template(route.path)
-    app = TwilioEndpoint(route.endpoint, path, rt)
-    rt.journal.route_paths[app] = path
+    app = TwilioEndpoint(route.endpoint, route.path, rt)
+    rt.journal.route_paths[app] = route.path
     return Route(route.path, app, methods=route.methods, include_in_schema=False)
 
 

@@ -9,56 +9,34 @@ and dependency machinery keeps the hot paths at or under the framework's own flo
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
-from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-__all__ = ["Endpoint", "RouteTable", "template"]
+__all__ = ["Endpoint", "RouteTable", "sids_fit"]
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
-
-class _SidConvertor(Convertor[str]):
-    """A path parameter that only matches a SID of one type (Twilio's spec gives each one
-    the pattern `^FW[0-9a-fA-F]{32}$` and so on): `/v2/Flows/Validate` is then no flow's
-    path, and a route's methods are only those that can serve the path."""
-
-    def __init__(self, prefix: str) -> None:
-        self.regex = prefix + "[0-9a-fA-F]{32}"
-
-    def convert(self, value: str) -> str:
-        return value
-
-    def to_string(self, value: str) -> str:
-        return value
+# A member of these collections has a SID of this type (the spec's path parameter patterns,
+# e.g. `^FW[0-9a-fA-F]{32}$`).
+_SID_TYPES = {"Flows": "FW", "Executions": "FN", "Steps": "FT"}
+_MEMBER = re.compile(r"/(\w+)/\{(\w+)\}")
+_SID_BODY = re.compile(r"[0-9a-fA-F]{32}")
 
 
-# The SID type of a path parameter follows from the collection it is a member of.
-_SID_PREFIX = {"Flows": "FW", "Executions": "FN", "Steps": "FT"}
-for _prefix in _SID_PREFIX.values():
-    register_url_convertor(f"sid_{_prefix}", _SidConvertor(_prefix))
-
-_PARAMETER = re.compile(r"(?<=/)(\w+)/\{(\w+)\}")
-_TYPED = re.compile(r"\{(\w+):\w+\}")
-
-
-def _typed(path: str) -> str:
-    """`/v2/Flows/{Sid}/Executions/{ExecutionSid}` -> `/v2/Flows/{Sid:sid_FW}/Executions/{ExecutionSid:sid_FN}`."""
-
-    def typed(match: re.Match[str]) -> str:
-        collection, name = match.group(1), match.group(2)
-        prefix = _SID_PREFIX.get(collection)
-        return f"{collection}/{{{name}:sid_{prefix}}}" if prefix else match.group(0)
-
-    return _PARAMETER.sub(typed, path)
-
-
-def template(path: str) -> str:
-    """A route's path as Twilio's spec writes it (without the SID convertors)."""
-    return _TYPED.sub(r"{\1}", path)
+def sids_fit(path: str, path_params: Mapping[str, object]) -> bool:
+    """Whether the values a route template matched are SIDs of the types its path names.
+    Routing does not ask (a malformed SID is answered as an unknown one: 404, as Twilio
+    does), but a route that can only 404 for them does not serve the path (`Allow`)."""
+    for collection, name in _MEMBER.findall(path):
+        prefix = _SID_TYPES.get(collection)
+        value = path_params.get(name)
+        if prefix is not None and isinstance(value, str):
+            if not (value.startswith(prefix) and _SID_BODY.fullmatch(value, 2)):
+                return False
+    return True
 
 
 class RouteTable:
@@ -67,7 +45,7 @@ class RouteTable:
 
     def _add(self, method: str, path: str) -> Callable[[Endpoint], Endpoint]:
         def register(endpoint: Endpoint) -> Endpoint:
-            self.routes.append(Route(_typed(path), endpoint, methods=[method], include_in_schema=False))
+            self.routes.append(Route(path, endpoint, methods=[method], include_in_schema=False))
             return endpoint
 
         return register
