@@ -203,9 +203,31 @@ def _invalid_parameter(exc: RequestValidationError) -> TwilioError:
         where = loc[0] if loc and loc[0] in ("query", "path", "header", "body") else "query"
         if error.get("type") == "missing":
             return InvalidParameter(f"Missing required {where} parameter {name}")
-        reason = str(error.get("msg", "invalid value"))
-        return InvalidParameter(f"Invalid {where} parameter {name}: {reason[:1].lower()}{reason[1:]}")
+        return InvalidParameter(f"Invalid {where} parameter {name}: {_reason(error)}")
     return InvalidParameter("Invalid request parameters")
+
+
+_EXPECTED = {
+    "float_parsing": "a number is expected",
+    "float_type": "a number is expected",
+    "int_parsing": "an integer is expected",
+    "int_type": "an integer is expected",
+    "int_from_float": "an integer is expected",
+    "bool_parsing": "true or false is expected",
+    "bool_type": "true or false is expected",
+}
+
+
+def _reason(error: Any) -> str:
+    kind = error.get("type", "")
+    bounds = error.get("ctx") or {}
+    if kind in _EXPECTED:
+        return _EXPECTED[kind]
+    for key, words in (("ge", "at least"), ("gt", "more than"), ("le", "at most"), ("lt", "less than")):
+        if key in bounds:
+            return f"it must be {words} {bounds[key]}"
+    reason = str(error.get("msg", "invalid value"))
+    return reason[:1].lower() + reason[1:]
 
 
 def _install_error_handlers(app: FastAPI) -> None:
