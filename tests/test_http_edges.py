@@ -115,7 +115,9 @@ def _form_post(path: str, body: bytes, extra: dict[str, str] | None = None) -> b
     return request_bytes("POST", path, headers=headers, body=body)
 
 
-def test_a_half_closed_control_plane_request_is_applied_and_answered(live: MockStudioServer, http: httpx.Client) -> None:
+def test_a_half_closed_control_plane_request_is_applied_and_answered(
+    live: MockStudioServer, http: httpx.Client
+) -> None:
     before = http.get("/_mockstudio/clock").json()["epoch"]
     response = exchange(live, _form_post("/_mockstudio/clock", b"advance=90"), half_close=True)
     assert response.status == 200, response.body

@@ -33,10 +33,13 @@ def sids_fit(path: str, path_params: Mapping[str, object]) -> bool:
     for collection, name in _MEMBER.findall(path):
         prefix = _SID_TYPES.get(collection)
         value = path_params.get(name)
-        if prefix is not None and isinstance(value, str):
-            if not (value.startswith(prefix) and _SID_BODY.fullmatch(value, 2)):
-                return False
+        if prefix is not None and isinstance(value, str) and not _is_sid(value, prefix):
+            return False
     return True
+
+
+def _is_sid(value: str, prefix: str) -> bool:
+    return value.startswith(prefix) and _SID_BODY.fullmatch(value, 2) is not None
 
 
 class RouteTable:
