@@ -10,8 +10,9 @@ path parameters swapped for real objects (the demo flow, one of its executions a
 so the checks reach real resources, not only 404s. About 650 requests (schemathesis adds
 its own coverage cases and wrong-method probes to the examples).
 
-The description is a copy of Twilio's `twilio_studio_v2.json` (github.com/twilio/twilio-oas,
-MIT licensed) in tests/data, so this runs wherever the repository is checked out."""
+The description is a copy of Twilio's `twilio_studio_v2.json` from github.com/twilio/twilio-oas
+(the repository is MIT licensed; the file's own `info.license` names Apache 2.0: either allows
+the copy) in tests/data, so this runs wherever the repository is checked out."""
 
 from __future__ import annotations
 
