@@ -19,8 +19,9 @@ __all__ = ["HTTP_PROTOCOL"]
 
 
 def _eof_received(protocol: Any) -> bool | None:
-    cycle = protocol.cycle
-    if cycle is None or cycle.response_complete or cycle.more_body:
+    # (uvicorn's request cycle, as both its protocols keep it; anything else: uvicorn's way)
+    cycle = getattr(protocol, "cycle", None)
+    if cycle is None or getattr(cycle, "response_complete", True) or getattr(cycle, "more_body", True):
         return None  # idle, or the request is incomplete: close, as uvicorn does
     cycle.keep_alive = False  # close once this response is written
     return True  # keep the transport open to write it
