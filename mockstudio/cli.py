@@ -263,6 +263,7 @@ def tune_gc() -> None:
 def serve(settings: Settings) -> int:
     import uvicorn
 
+    from .api.protocol import HTTP_PROTOCOL
     from .app_factory import build_app
 
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s:     %(message)s")
@@ -275,6 +276,7 @@ def serve(settings: Settings) -> int:
     print(_banner(settings, app, settings.port), flush=True)
     uvicorn.run(
         app,
+        http=HTTP_PROTOCOL,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,

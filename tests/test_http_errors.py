@@ -284,4 +284,4 @@ def test_validation_error_is_a_twilio_400(http: httpx.Client) -> None:
     created = http.post(EXECUTIONS, data={"To": TO, "From": FROM}).json()
     response = http.get(f"/_mockstudio/executions/{created['sid']}/settled", params={"timeout": "abc"})
     body = assert_twilio_error(response, 400, 20001)
-    assert body["message"].startswith("Invalid request")
+    assert body["message"] == "Invalid query parameter timeout: a number is expected"
