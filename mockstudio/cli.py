@@ -235,7 +235,8 @@ def _banner(settings: Settings, app: Any, port: int) -> str:
         lines.append("  --accept-any-flow: unknown well-formed Flow SIDs are created on first use")
     if settings.state_file is not None:
         restored = getattr(studio.store, "restored_executions", 0)
-        lines.append(f"  state file: {settings.state_file} (kept across restarts; {restored} executions restored)")
+        noun = "execution" if restored == 1 else "executions"
+        lines.append(f"  state file: {settings.state_file} (kept across restarts; {restored} {noun} restored)")
     if settings.rate_limit:
         lines.append("  --rate-limit: 20 new REST executions per second per account, then 429/20429")
     if settings.admin_token:
@@ -262,6 +263,7 @@ def tune_gc() -> None:
 def serve(settings: Settings) -> int:
     import uvicorn
 
+    from .api.protocol import HTTP_PROTOCOL
     from .app_factory import build_app
 
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s:     %(message)s")
@@ -274,6 +276,7 @@ def serve(settings: Settings) -> int:
     print(_banner(settings, app, settings.port), flush=True)
     uvicorn.run(
         app,
+        http=HTTP_PROTOCOL,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,

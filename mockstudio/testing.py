@@ -53,6 +53,7 @@ from ._bridge import (
     running,
 )
 from .api import create_app
+from .api.protocol import HTTP_PROTOCOL
 from .app_factory import app_options, build_studio
 from .clock import Clock, ManualClock, VirtualClock
 from .domain.accounts import FlowSeed, Studio
@@ -190,7 +191,9 @@ class MockStudioServer:
             self._socket = _listening_socket(host)
             self.port = self._socket.getsockname()[1]
             self._server = uvicorn.Server(
-                uvicorn.Config(self.app, host=host, port=self.port, log_level="warning", access_log=False)
+                uvicorn.Config(
+                    self.app, http=HTTP_PROTOCOL, host=host, port=self.port, log_level="warning", access_log=False
+                )
             )
         self._loop: EventLoopThread | None = None
         self._bridge: AppBridge | None = None

@@ -107,7 +107,7 @@ def _is_absolute_url(value: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
-def _format_checker() -> FormatChecker:
+def format_checker() -> FormatChecker:
     checker = FormatChecker(formats=())
 
     @checker.checks("date-time")
@@ -136,7 +136,7 @@ def _validator(method: str, path: str, status: int) -> Draft202012Validator:
     schema = to_json_schema(content["schema"])
     # Embed the components so `#/components/schemas/...` resolves within this document.
     schema["components"] = {"schemas": to_json_schema(spec()["components"]["schemas"])}
-    return Draft202012Validator(schema, format_checker=_format_checker())
+    return Draft202012Validator(schema, format_checker=format_checker())
 
 
 def success_status(method: str, path: str) -> int:

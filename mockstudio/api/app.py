@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.datastructures import URLPath
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import Receive, Scope, Send
@@ -26,14 +26,17 @@ from .edge import edge_route, record_unrouted
 from .faults import FaultBook
 from .journal import Journal
 from .ratelimit import ExecutionRateLimit
-from .routes import executions, flows, health, steps
+from .routes import executions, flows, health, steps, v1
+from .routes.table import sids_fit
 from .runtime import Runtime
+from .target import RequestTarget
 
 __all__ = ["control_plane_built", "create_app", "load_control_plane"]
 
 log = logging.getLogger("mockstudio")
 
-_API_PREFIX = "/v2"
+# The Twilio APIs served here: Studio v2 and v1.
+_API_PREFIXES = ("/v2/", "/v1/")
 _TICK_SECONDS = 0.25  # how often real time is checked for due widget timeouts
 
 
@@ -98,11 +101,12 @@ def create_app(
         admin_token=admin_token or None,
     )
     # Flows' literal sub-paths first, then the SID routes (Validate must precede {Sid}).
-    for table in (executions.router, steps.router, flows.router):
+    for table in (executions.router, steps.router, flows.router, v1.router):
         app.router.routes.extend(edge_route(route, rt) for route in table.routes)
     app.include_router(health.router)
     _defer_control_plane(app)
     _install_error_handlers(app)
+    app.add_middleware(RequestTarget)
     return app
 
 
@@ -164,7 +168,7 @@ def load_control_plane(app: FastAPI) -> None:
 def _error(error: TwilioError, request: Request) -> Response:
     if isinstance(error, NotFound) and not error.message:
         path = request.url.path
-        relative = path[len(_API_PREFIX) :] if path.startswith(_API_PREFIX + "/") else path
+        relative = path[3:] if path.startswith(_API_PREFIXES) else path
         error.message = f"The requested resource {relative[:256]} was not found"
     # Errors of the HTTP layer carry their own headers (Retry-After, a Bearer challenge).
     headers: dict[str, str] | None = getattr(error, "headers", None)
@@ -174,14 +178,56 @@ def _error(error: TwilioError, request: Request) -> Response:
 
 
 def _allowed_methods(request: Request) -> set[str]:
-    """The methods some route fully matches this path with (asked route by route, as
-    included routers do not expose their routes' methods)."""
+    """The methods this path is served with: for each, the route that would take it (asked
+    route by route, as included routers do not expose their routes' methods), if its SID
+    parameters have the right shape (else it could only answer 404)."""
     methods: set[str] = set()
     for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"):
         scope = {**request.scope, "method": method}
-        if any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes):
-            methods.add(method)
+        for route in request.app.router.routes:
+            match, child = route.matches(scope)
+            if match is Match.FULL:
+                path: str | None = getattr(route, "path", None)
+                if path is None or sids_fit(path, child.get("path_params", {})):
+                    methods.add(method)
+                break
     return methods
+
+
+def _invalid_parameter(exc: RequestValidationError) -> TwilioError:
+    """FastAPI's validation error (a control-plane query or path parameter) as Twilio's 400
+    naming the parameter: never its dump of the error, the input or the endpoint's source."""
+    for error in exc.errors():
+        loc = [str(part) for part in error.get("loc", ())]
+        name = loc[-1] if loc else "parameter"
+        where = loc[0] if loc and loc[0] in ("query", "path", "header", "body") else "query"
+        if error.get("type") == "missing":
+            return InvalidParameter(f"Missing required {where} parameter {name}")
+        return InvalidParameter(f"Invalid {where} parameter {name}: {_reason(error)}")
+    return InvalidParameter("Invalid request parameters")
+
+
+_EXPECTED = {
+    "float_parsing": "a number is expected",
+    "float_type": "a number is expected",
+    "int_parsing": "an integer is expected",
+    "int_type": "an integer is expected",
+    "int_from_float": "an integer is expected",
+    "bool_parsing": "true or false is expected",
+    "bool_type": "true or false is expected",
+}
+
+
+def _reason(error: Any) -> str:
+    kind = error.get("type", "")
+    bounds = error.get("ctx") or {}
+    if kind in _EXPECTED:
+        return _EXPECTED[kind]
+    for key, words in (("ge", "at least"), ("gt", "more than"), ("le", "at most"), ("lt", "less than")):
+        if key in bounds:
+            return f"it must be {words} {bounds[key]}"
+    reason = str(error.get("msg", "invalid value"))
+    return reason[:1].lower() + reason[1:]
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -192,25 +238,25 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: Exception) -> Response:
         # Routing errors: no endpoint ran, so the journal hears of /v2 ones here.
         response = routing_error(request, exc)
-        if request.scope["path"].startswith(_API_PREFIX + "/"):
+        if request.scope["path"].startswith(_API_PREFIXES):
             record_unrouted(request, response.status_code)
         return response
 
     def routing_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         error: TwilioError
-        if exc.status_code == 405:
+        # Starlette's Allow names only the first route that matched the path; a path served
+        # by several routes (GET and POST .../Executions) allows all their methods. A path no
+        # method can serve (PUT /v2/Flows/FWnot-a-sid) is not found rather than not allowed.
+        allowed = _allowed_methods(request) if exc.status_code == 405 else set()
+        if allowed:
             response = _error(MethodNotAllowed(), request)
-            # Starlette's Allow names only the first route that matched the path; a path
-            # served by several routes (GET and POST .../Executions) allows all their methods.
-            allowed = _allowed_methods(request)
-            if allowed:
-                response.headers["Allow"] = ", ".join(sorted(allowed))
+            response.headers["Allow"] = ", ".join(sorted(allowed))
             return response
-        if exc.status_code == 404:
+        if exc.status_code in (404, 405):
             # Twilio authenticates before routing: an unknown /v2 path without valid
             # credentials is a 401, not a 404.
-            if request.url.path.startswith(_API_PREFIX + "/"):
+            if request.url.path.startswith(_API_PREFIXES):
                 try:
                     authenticate(request)
                 except TwilioError as auth_error:
@@ -223,7 +269,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error(error, request)
 
     async def validation_error(request: Request, exc: Exception) -> Response:
-        return _error(InvalidParameter(f"Invalid request: {exc}"[:500]), request)
+        assert isinstance(exc, RequestValidationError)
+        return _error(_invalid_parameter(exc), request)
 
     async def unexpected_error(request: Request, exc: Exception) -> Response:
         log.exception("Unexpected error on %s %s", request.method, request.url.path)
@@ -231,6 +278,12 @@ def _install_error_handlers(app: FastAPI) -> None:
         error.status, error.code = 500, 20500
         return _error(error, request)
 
+    async def client_gone(request: Request, exc: Exception) -> Response:
+        # Nobody is left to answer: one line in the log, not a traceback.
+        log.info("Client went away before sending the whole request: %s %s", request.method, request.url.path[:256])
+        return Response(status_code=400)
+
+    app.add_exception_handler(ClientDisconnect, client_gone)
     app.add_exception_handler(TwilioError, twilio_error)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)

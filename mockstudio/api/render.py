@@ -50,7 +50,7 @@ def base_url(request: Request) -> str:
         return configured
     scope = request.scope
     for name, value in scope["headers"]:
-        if name == b"host":
+        if name == b"host" and value:  # (api/target.py refused malformed ones)
             return f"{scope['scheme']}://{value.decode('latin-1')}"
     server = scope.get("server") or ("127.0.0.1", 80)
     return f"{scope['scheme']}://{server[0]}:{server[1]}"

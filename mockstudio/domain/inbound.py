@@ -130,7 +130,7 @@ class InboundOperations(ExecutionOperations):
             # Studio routes it to the contact's active execution; one that is not waiting
             # for a reply has nothing to do with it.
             return active, "ignored"
-        revision = self._runnable_revision(flow)
+        revision = self._runnable_revision(flow, from_)
         execution = self._new_execution(flow, revision, from_, to, None, sid, exclusive=active is None)
         execution.trigger = trigger
         self._start(execution, revision, event)
