@@ -130,9 +130,12 @@ class ExecutionIndex:
         """A new active execution; `exclusive`: it holds its contact (one active execution
         per contact and flow)."""
         self._by_sid[execution.sid] = execution
-        flow = self._flow(execution.flow_sid)
-        flow.all.add(execution.key, execution)
-        flow.active.add(execution.key, execution)
+        flow = self._by_flow.get(execution.flow_sid)  # (create_execution's path: _flow written out)
+        if flow is None:
+            flow = self._by_flow[execution.flow_sid] = FlowExecutions()
+        key = execution.key
+        flow.all.add(key, execution)
+        flow.active.add(key, execution)
         if exclusive:
             flow.by_contact[execution.addresses] = execution
 
@@ -145,7 +148,8 @@ class ExecutionIndex:
         contact = execution.addresses
         if flow.by_contact.get(contact) is execution:
             del flow.by_contact[contact]
-        self.unwait(execution)
+        if self._waiting.get(contact) is execution:
+            del self._waiting[contact]
         self._ended_order[execution.sid] = execution
         if len(self._ended_order) > self.ended_limit:
             return self.drop_oldest()

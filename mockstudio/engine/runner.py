@@ -318,9 +318,9 @@ class Engine:
 
     def _halt(self, account: AccountHost, execution: Execution, reason: str | None, completed: bool) -> None:
         run: RunState | None = execution.run
-        if run is not None:
+        if run is not None and run.parked is not None:  # (only a parked execution waits for a reply)
             run.parked = None
-        account.waiting_for_reply(execution, False)
+            account.waiting_for_reply(execution, False)
         execution.run = None
         if reason is not None:
             account.mark_ended(execution, reason)
