@@ -19,8 +19,8 @@ from ... import jsontext
 from ...dates import format_date
 from ...domain.accounts import AccountState
 from ...domain.control import ExecutionState as State
+from ...domain.control import ScriptedOutcome
 from ...domain.models import Message
-from ...engine.scripts import ScriptedOutcome
 from ...errors import InvalidParameter, MissingParameter
 from ..admin import require_admin_token
 from ..auth import authenticate
