@@ -224,3 +224,41 @@ async def test_ending_or_deleting_the_child_through_the_api_fails_the_parent() -
         assert parent.status == ENDED, how
         assert ("failed", "sub", "broken") in h.steps(parent), how
         await h.close()
+
+
+async def test_typed_parameters_reach_the_child_as_the_export_says() -> None:
+    # A Console export types every parameter: a json_object one arrives as an object.
+    parent = rest_flow(
+        "sub",
+        widget(
+            "sub",
+            "run-subflow",
+            {"completed": None},
+            flow_sid=CHILD_FW,
+            flow_revision="LatestPublished",
+            parameters=[
+                {"key": "flow", "value": "{{flow}}", "type": "json_object"},
+                {"key": "tax_id", "value": "{{flow.data.tax_id}}", "type": "string"},
+                {"key": "price", "value": "19.90"},
+            ],
+        ),
+    )
+    child = definition(
+        trigger(incomingParent="vars"),
+        widget(
+            "vars",
+            "set-variables",
+            {"next": None},
+            variables=[
+                {"key": "who", "value": "{{trigger.parent.parameters.flow.data.name}}", "type": "string"},
+                {"key": "tax_id", "value": "{{trigger.parent.parameters.tax_id}}", "type": "string"},
+            ],
+        ),
+    )
+    h = Harness(parent, flows={CHILD_FW: child})
+    execution = await h.start({"name": "Ada", "tax_id": "12345678000195"})
+    parameters = h.context(_child_of(h, execution))["trigger"]["parent"]["parameters"]
+    assert parameters["flow"]["data"] == {"name": "Ada", "tax_id": "12345678000195"}
+    assert parameters["tax_id"] == "12345678000195"
+    assert parameters["price"] == "19.90"
+    assert h.widgets(execution)["sub"] == {"who": "Ada", "tax_id": "12345678000195"}
