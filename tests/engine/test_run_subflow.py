@@ -6,9 +6,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from mockstudio.models import ACTIVE, ENDED, Execution
+import httpx
 
-from .support import AC, CHILD_FW, CONTACT, FW, NUMBER, Harness, definition, rest_flow, say, trigger, widget
+from mockstudio.models import ACTIVE, ENDED, Execution
+from mockstudio.testing import MockStudioServer
+
+from .support import (
+    AC,
+    CHILD_FW,
+    CONTACT,
+    FW,
+    NUMBER,
+    Harness,
+    api_steps,
+    definition,
+    install_flow,
+    rest_flow,
+    say,
+    settle,
+    trigger,
+    widget,
+)
+from .webapp import WebApp
 
 GRANDCHILD_FW = "FW" + "d" * 32
 
@@ -262,3 +281,31 @@ async def test_typed_parameters_reach_the_child_as_the_export_says() -> None:
     assert parameters["tax_id"] == "12345678000195"
     assert parameters["price"] == "19.90"
     assert h.widgets(execution)["sub"] == {"who": "Ada", "tax_id": "12345678000195"}
+
+
+def test_a_parent_is_settled_only_when_its_child_is(live: MockStudioServer, http: httpx.Client, web: WebApp) -> None:
+    # The child is in a slow HTTP call: the parent, parked on run-subflow, is not settled.
+    parent = install_flow(live, "FW" + "5" * 32, _parent(flow_sid="FW" + "6" * 32))
+    child = definition(
+        trigger(incomingParent="call"),
+        widget("call", "make-http-request", {"success": "vars", "failed": "vars"}, url=web.url("/slow")),
+        widget("vars", "set-variables", {"next": None}, variables=[{"key": "shout", "value": "done"}]),
+    )
+    install_flow(live, "FW" + "6" * 32, child)
+    created = http.post(f"/v2/Flows/{parent}/Executions", data={"To": CONTACT, "From": NUMBER})
+    assert created.status_code == 201, created.text
+    sid = created.json()["sid"]
+    state = http.get(f"/_mockstudio/executions/{sid}/settled", params={"timeout": 0.5}).json()
+    assert (state["settled"], state["status"], state["waiting_on"]) == (False, "active", "sub")
+    web.release.set()
+    state = settle(http, sid)
+    assert state["status"] == "ended"
+    assert ("completed", "sub", "done") in api_steps(http, parent, sid)
+
+
+def test_a_parent_whose_child_waits_for_a_reply_is_settled(live: MockStudioServer, http: httpx.Client) -> None:
+    parent = install_flow(live, "FW" + "5" * 32, _parent(flow_sid="FW" + "6" * 32))
+    install_flow(live, "FW" + "6" * 32, _child(wait=True))
+    created = http.post(f"/v2/Flows/{parent}/Executions", data={"To": CONTACT, "From": NUMBER})
+    state = settle(http, created.json()["sid"])
+    assert (state["status"], state["waiting_on"]) == ("active", "sub")

@@ -43,6 +43,7 @@ class RunSubflow(Widget):
             # resume this widget.
             return Outcome("failed", {})
         run.pending_step_sid = step_sid
+        run.child = child
         return Wait(timeout=None, outputs={})
 
 
