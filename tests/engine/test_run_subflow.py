@@ -108,7 +108,7 @@ async def test_child_context_has_the_parent_trigger() -> None:
             "execution_sid": parent.sid,
             "flow_sid": FW,
             "step_sid": sub_step.sid,
-            "trigger_type": "parent",
+            "trigger_type": "request",
         }
     }
     assert context["flow"]["flow_sid"] == CHILD_FW
@@ -309,3 +309,30 @@ def test_a_parent_whose_child_waits_for_a_reply_is_settled(live: MockStudioServe
     created = http.post(f"/v2/Flows/{parent}/Executions", data={"To": CONTACT, "From": NUMBER})
     state = settle(http, created.json()["sid"])
     assert (state["status"], state["waiting_on"]) == ("active", "sub")
+
+
+async def test_the_child_sees_the_parents_channel_as_trigger_type() -> None:
+    # A shared subflow branching on how its parent was reached (message, call, conversation).
+    sub = widget("sub", "run-subflow", {"completed": None}, flow_sid=CHILD_FW)
+    parent = definition(trigger(incomingMessage="sub", incomingCall="sub", incomingConversationMessage="sub"), sub)
+    child = definition(
+        trigger(incomingParent="vars"),
+        widget(
+            "vars",
+            "set-variables",
+            {"next": None},
+            variables=[{"key": "via", "value": "{{trigger.parent.trigger_type}}", "type": "string"}],
+        ),
+    )
+    h = Harness(parent, flows={CHILD_FW: child}, numbers=(NUMBER,))
+    seen = []
+    for deliver in (
+        lambda: h.account.receive_message(CONTACT, NUMBER, "hi"),
+        lambda: h.account.receive_call(CONTACT, NUMBER),
+        lambda: h.account.receive_conversation_message(CONTACT, NUMBER, "hi"),
+    ):
+        execution, action, _ = deliver()
+        await h.engine.drain()
+        assert action == "started" and execution.status == ENDED
+        seen.append(h.widgets(execution)["sub"]["via"])
+    assert seen == ["message", "call", "conversation"]
