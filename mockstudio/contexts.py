@@ -64,7 +64,8 @@ def trigger_type(execution: Execution) -> str:
 
 
 def _derived_sid(prefix: str, *parts: str) -> str:
-    return prefix + blake2s("\n".join(parts).encode(), digest_size=16).hexdigest()
+    # (the prefix is hashed too: a conversation and its participant share no digits)
+    return prefix + blake2s("\n".join((prefix, *parts)).encode(), digest_size=16).hexdigest()
 
 
 def conversation_sid(account_sid: str, contact: str, address: str) -> str:

@@ -94,6 +94,7 @@ def test_a_conversation_keeps_its_identity(live: MockStudioServer, http: httpx.C
     first = http.post("/_mockstudio/conversations", data={"From": CONTACT, "To": NUMBER, "Body": "hi"}).json()
     conversation, participant = first["conversation_sid"], first["participant_sid"]
     assert conversation.startswith("CH") and participant.startswith("MB")
+    assert conversation[2:] != participant[2:]
     settle(http, first["execution_sid"])
     context = http.get(f"/v2/Flows/{FLOW}/Executions/{first['execution_sid']}/Context").json()["context"]
     trigger = context["trigger"]["conversation"]
