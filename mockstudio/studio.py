@@ -17,7 +17,7 @@ from typing import Any
 
 from . import jsontext, sids
 from .clock import Clock
-from .contexts import build_context, parent_trigger
+from .contexts import build_context, conversation_sid, parent_trigger, participant_sid, trigger_type
 from .dates import parse_filter_date
 from .engine.definition import parse_definition
 from .engine.messages import Message
@@ -466,7 +466,7 @@ class AccountState:
                 "execution_sid": parent.sid,
                 "flow_sid": parent.flow_sid,
                 "step_sid": parent_step_sid,
-                "trigger_type": "parent",
+                "trigger_type": trigger_type(parent),
             }
         )
 
@@ -531,15 +531,17 @@ class AccountState:
     ) -> tuple[Execution, str, str]:
         """A Conversations message from participant `from_` to the flow's address `to`:
         resumes a waiting execution (its `inbound` is the message) or starts an
-        `incomingConversationMessage` execution with `trigger.conversation.*`."""
+        `incomingConversationMessage` execution with `trigger.conversation.*`. Every
+        message of a contact to an address is in the same conversation, by the same
+        participant (see `conversation_sid`)."""
         from_, to = _addresses(from_, to)
         sid = self.studio.sids.new("IM")
         conversation = {
-            "ConversationSid": self.studio.sids.new("CH"),
+            "ConversationSid": conversation_sid(self.sid, from_, to),
             "MessageSid": sid,
             "Body": body,
             "Author": from_,
-            "ParticipantSid": self.studio.sids.new("MB"),
+            "ParticipantSid": participant_sid(self.sid, from_, to),
             "Source": "SDK",
             "AccountSid": self.sid,
             "From": from_,

@@ -41,7 +41,11 @@ class OutboundHttp:
     def _url(self, url: str) -> str:
         if not self.redirect_to:
             return url
-        target, original = urlsplit(self.redirect_to), urlsplit(url)
+        target, original = urlsplit(self.redirect_to), urlsplit(url.strip())
+        if original.scheme.lower() not in ("http", "https") or not original.netloc:
+            # Not a URL (an empty property, an unfilled `${webhook_url}` template): Studio's
+            # call fails, so the redirected one must too.
+            raise HttpFailure(f"not an http(s) URL: {url[:100]!r}")
         path = target.path.rstrip("/") + (original.path or "/")
         return urlunsplit((target.scheme, target.netloc, path, original.query, ""))
 

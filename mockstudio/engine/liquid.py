@@ -2,7 +2,9 @@
 
 - undefined paths render empty (the default lenient `Undefined`, never strict);
 - objects and arrays render as JSON, so `{{flow.data}}` passes a whole object along;
-- `json` and `to_json` filters; unknown filters are ignored rather than fatal;
+- `json` and `to_json` filters, which render a missing value as `null` (as Shopify's
+  `json` renders nil), so `{"memory": {{widgets.x.memory | to_json}}}` stays valid JSON;
+  unknown filters are ignored rather than fatal;
 - `date` uses Studio's time zone (America/Los_Angeles) and the injected clock for "now";
 - loops are limited to 15 iterations (a template that exceeds it renders empty);
 - a template that does not parse renders as its literal text (real flows contain such
@@ -209,7 +211,7 @@ def _json_filter() -> Callable[..., str]:
     @liquid_filter
     def to_json(obj: object, indent: object = None) -> str:
         if is_undefined(obj):
-            return ""
+            obj = None
         width = int(str(indent)) if indent not in (None, "") and str(indent).isdigit() else None
         return json.dumps(obj, indent=width, default=str)
 
@@ -238,7 +240,7 @@ class StudioLiquid(Environment):
     def _date_filter(self) -> Callable[..., str]:
         @liquid_filter
         def date(value: object, fmt: object = None) -> str:
-            if is_undefined(value):
+            if value is None or is_undefined(value):  # nil renders empty, as in Shopify's Liquid
                 return ""
             moment: dt.datetime | None
             if value in ("now", "today"):

@@ -82,6 +82,8 @@ class RunState:
     parent_step_sid: str | None = None  # for subflow children: the parent's step
     on_end: Any = None  # callback(execution, completed) when it stops (subflow parents)
     pending_step_sid: str | None = None
+    # The child a run-subflow waits on: the parent is settled only when the child is.
+    child: Execution | None = None
 
     @property
     def running(self) -> bool:
@@ -177,14 +179,14 @@ class Engine:
             asyncio.get_running_loop().create_task(notify())
 
     async def wait_settled(self, execution: Execution, timeout: float) -> bool:
-        """True once the execution is ended or parked; False if `timeout` passes first."""
+        """True once the execution is ended or parked, and so is every execution it waits on
+        (a run-subflow's child); False if `timeout` passes first."""
         if self._changed is None:
             self._changed = asyncio.Condition()
         condition = self._changed
 
         def settled() -> bool:
-            run = execution.run
-            return execution.status != ACTIVE or run is None or not run.running
+            return _settled(execution)
 
         self._settle_waiters += 1
         try:
@@ -237,6 +239,7 @@ class Engine:
         if event != _EXPIRE and event not in widget.resume_events(parked.state):
             return False
         run.parked = None
+        run.child = None
         account.forget_waiting(execution)
         if event == _EXPIRE:
             self.finish(account, execution, "expired after 30 days active")
@@ -591,6 +594,22 @@ class Engine:
         if execution.status == ACTIVE:
             account.end_execution(execution)
         self.stop(account, execution, completed=completed)
+
+
+def _settled(execution: Execution) -> bool:
+    """Ended, or parked on something outside the engine (a reply, a timer, an event), and
+    not on a subflow whose child still runs."""
+    while True:
+        run = execution.run
+        if execution.status != ACTIVE or run is None:
+            return True
+        parked = run.parked
+        if parked is None:
+            return False
+        child = run.child
+        if child is None or parked.state.type != "run-subflow":
+            return True
+        execution = child
 
 
 def _write_outputs(

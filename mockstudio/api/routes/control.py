@@ -17,6 +17,7 @@ from starlette.responses import Response
 
 from ... import jsontext
 from ...clock import AdjustableClock
+from ...contexts import conversation_sid, participant_sid
 from ...dates import format_date
 from ...engine.catalogue import WIDGET_TYPES
 from ...engine.messages import Message
@@ -98,7 +99,20 @@ class InboundResult(BaseModel):
     action: str = Field(description="started (a new execution), resumed (a waiting one) or ignored")
     execution_sid: str
     flow_sid: str
-    message_sid: str = Field(description="The inbound message's (or call's) SID")
+    message_sid: str = Field(description="The inbound message's SID")
+    status: str
+
+
+class ConversationResult(InboundResult):
+    conversation_sid: str = Field(description="The contact's conversation with the address (the same every message)")
+    participant_sid: str = Field(description="The contact's participant in it")
+
+
+class CallResult(BaseModel):
+    action: str = Field(description="started (a new execution) or ignored")
+    execution_sid: str
+    flow_sid: str
+    call_sid: str = Field(description="The inbound call's SID")
     status: str
 
 
@@ -134,21 +148,29 @@ async def send_inbound_message(request: Request) -> InboundResult:
     "/conversations",
     summary="Deliver a Conversations message (From = the participant, To = the flow's address, Body)",
 )
-async def send_conversation_message(request: Request) -> InboundResult:
+async def send_conversation_message(request: Request) -> ConversationResult:
     fields = await _fields(request)
     account = _account(request)
+    from_, to = _str(fields.get("From")), _str(fields.get("To"))
     execution, action, sid = account.receive_conversation_message(
-        _str(fields.get("From")), _str(fields.get("To")), _str(fields.get("Body")) or "", _extra(fields)
+        from_, to, _str(fields.get("Body")) or "", _extra(fields)
     )
-    return _inbound_result(execution, action, sid)
+    assert from_ is not None and to is not None  # (else receive_conversation_message raised)
+    return ConversationResult(
+        **_inbound_result(execution, action, sid).model_dump(),
+        conversation_sid=_str(fields.get("ConversationSid")) or conversation_sid(account.sid, from_, to),
+        participant_sid=_str(fields.get("ParticipantSid")) or participant_sid(account.sid, from_, to),
+    )
 
 
 @router.post("/calls", summary="Place an inbound call (From, To): starts an incomingCall execution")
-async def place_inbound_call(request: Request) -> InboundResult:
+async def place_inbound_call(request: Request) -> CallResult:
     fields = await _fields(request)
     account = _account(request)
     execution, action, sid = account.receive_call(_str(fields.get("From")), _str(fields.get("To")), _extra(fields))
-    return _inbound_result(execution, action, sid)
+    return CallResult(
+        action=action, execution_sid=execution.sid, flow_sid=execution.flow_sid, call_sid=sid, status=execution.status
+    )
 
 
 def _extra(fields: dict[str, Any]) -> dict[str, str]:

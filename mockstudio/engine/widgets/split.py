@@ -1,5 +1,6 @@
 """`split-based-on`: renders `input`, walks the `match` transitions in order and takes the
-first whose conditions all hold, else `noMatch` (studio-flows.md §3). String comparisons
+first whose conditions all hold, else `noMatch`. Conditions test `input`, not the copy the
+Console keeps in their `arguments`. String comparisons
 are case-insensitive and trimmed, as Studio documents."""
 
 from __future__ import annotations
@@ -122,10 +123,13 @@ def _compile(state: State, liquid: StudioLiquid) -> tuple[Renderer | str | None,
             continue
         conditions = []
         for condition in transition.conditions:
+            # Every condition tests the widget's `input`. The Console copies the input into
+            # each condition's `arguments`, and that copy goes stale when a widget is
+            # duplicated and its input edited: only a split without an input reads it.
             arguments = condition.get("arguments")
             subject = None
-            if isinstance(arguments, list) and arguments and arguments[0] != source:
-                subject = property_renderer(arguments[0], liquid)  # Console writes the input here
+            if source is None and isinstance(arguments, list) and arguments:
+                subject = property_renderer(arguments[0], liquid)
             value = property_renderer(condition.get("value", ""), liquid) or ""
             conditions.append((CONDITIONS.get(str(condition.get("type"))), subject, value))
         matches.append((transition, tuple(conditions)))
