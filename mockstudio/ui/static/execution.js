@@ -91,31 +91,39 @@ export function executionPage(flowSid, executionSid) {
     }
   });
 
-  async function act(path, after) {
+  async function end() {
     try {
-      await post(path);
-      after();
+      await post(`${API}/flows/${flowSid}/executions/${executionSid}/end`);
+      toast("Execution ended");
     } catch (error) {
       toast(error.message, true);
     }
     await refresh();
   }
 
+  async function remove() {
+    try {
+      await post(`${API}/flows/${flowSid}/executions/${executionSid}/delete`);
+    } catch (error) {
+      toast(error.message, true);
+      await refresh();
+      return;
+    }
+    toast("Execution deleted");
+    location.hash = `#/flows/${flowSid}/executions`; // the list is read as it opens
+  }
+
   function header(e) {
     const active = e.status === "active";
-    const end = el("button", { type: "button", class: "btn btn-secondary", hidden: !active }, "End execution");
-    end.addEventListener("click", () => act(`${API}/flows/${flowSid}/executions/${executionSid}/end`, () => toast("Execution ended")));
-    const remove = el("button", { type: "button", class: "btn btn-danger" }, "Delete");
-    remove.addEventListener("click", () => {
-      if (remove.dataset.armed !== "yes") {
-        remove.dataset.armed = "yes";
-        remove.textContent = "Confirm delete";
+    const endButton = el("button", { type: "button", class: "btn btn-secondary", hidden: !active, onclick: end }, "End execution");
+    const deleteButton = el("button", { type: "button", class: "btn btn-danger" }, "Delete");
+    deleteButton.addEventListener("click", () => {
+      if (deleteButton.dataset.armed !== "yes") {
+        deleteButton.dataset.armed = "yes"; // a second click confirms
+        deleteButton.textContent = "Confirm delete";
         return;
       }
-      act(`${API}/flows/${flowSid}/executions/${executionSid}/delete`, () => {
-        toast("Execution deleted");
-        location.hash = `#/flows/${flowSid}/executions`;
-      });
+      remove();
     });
     return [
       el(
@@ -145,7 +153,7 @@ export function executionPage(flowSid, executionSid) {
             el("span", {}, `Updated ${when(e.date_updated)}`),
           ),
         ),
-        el("div", { class: "actions" }, end, remove),
+        el("div", { class: "actions" }, endButton, deleteButton),
       ),
     ];
   }

@@ -10,13 +10,15 @@ export function clockPage() {
   const setInput = el("input", { type: "text", name: "set", placeholder: "2024-01-31T09:00:00Z", "aria-label": "Set the clock to" });
 
   async function move(body) {
+    let state = null;
     try {
-      const state = await post("/_mockstudio/clock", body);
-      outcome.textContent = `Now ${when(state.now)} · ${state.fired} timeout${state.fired === 1 ? "" : "s"} fired`;
+      state = await post("/_mockstudio/clock", body);
     } catch (error) {
       toast(error.message, true);
     }
     await refresh();
+    // Told once the page shows the new time everywhere.
+    if (state) outcome.textContent = `Now ${when(state.now)} · ${state.fired} timeout${state.fired === 1 ? "" : "s"} fired`;
   }
   const step = (label, seconds) =>
     el("button", { type: "button", class: "btn btn-secondary", onclick: () => move({ advance: seconds }) }, label);
