@@ -39,9 +39,7 @@ def _split(name: str, input_: str, targets: list[tuple[str, str]]) -> dict[str, 
                 {
                     "next": target,
                     "event": "match",
-                    "conditions": [
-                        {"friendly_name": digit, "arguments": [input_], "type": "equal_to", "value": digit}
-                    ],
+                    "conditions": [{"friendly_name": digit, "arguments": [input_], "type": "equal_to", "value": digit}],
                 }
                 for digit, target in targets
             ),
@@ -76,4 +74,9 @@ def ivr_definition(widgets: int = 100) -> dict[str, Any]:
         states.append(_split(f"route_{name}", f"{{{{widgets.{name}_menu.Digits}}}}", options))
         states.extend(_say(target, f"You chose option {digit} of {name}") for digit, target in options)
     assert len(states) == widgets
-    return {"description": "A generated phone menu", "states": states, "initial_state": "Trigger", "flags": {"allow_concurrent_calls": True}}
+    return {
+        "description": "A generated phone menu",
+        "states": states,
+        "initial_state": "Trigger",
+        "flags": {"allow_concurrent_calls": True},
+    }

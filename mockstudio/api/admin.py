@@ -104,7 +104,10 @@ def refuse_cross_site(request: Request) -> None:
             host = value.decode("latin-1").strip().lower()
     if site in ("cross-site", "same-site"):
         raise CrossSiteRequestRefused()
-    if origin is not None and site != "same-origin":
-        # `Origin: null` (sandboxed frames, some redirects) is another origin too.
-        if origin == "null" or (urlsplit(origin).netloc.lower() or None) != host:
-            raise CrossSiteRequestRefused()
+    # `Origin: null` (sandboxed frames, some redirects) is another origin too.
+    if (
+        origin is not None
+        and site != "same-origin"
+        and (origin == "null" or (urlsplit(origin).netloc.lower() or None) != host)
+    ):
+        raise CrossSiteRequestRefused()

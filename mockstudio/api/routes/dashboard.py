@@ -297,7 +297,9 @@ def _text(fields: dict[str, Any], name: str) -> str | None:
     raise InvalidParameter(f"Invalid {name}: a string is expected")
 
 
-@api.post("/flows/{flow_sid}/executions", summary="Start an execution as CreateExecution would (JSON To, From, Parameters)")
+@api.post(
+    "/flows/{flow_sid}/executions", summary="Start an execution as CreateExecution would (JSON To, From, Parameters)"
+)
 async def create_execution(request: Request, flow_sid: str) -> Response:
     account = control_account(request)
     body = await read_body(request)

@@ -66,17 +66,18 @@ async function route() {
 const select = document.getElementById("account-select");
 const clock = document.getElementById("clock-now");
 
+/** Read the accounts and the clock; true if the account kept for the tab was gone (and
+ * the default one is shown instead). */
 async function readOverview() {
   let overview;
+  let forgotten = false;
   try {
     overview = await get("/_mockstudio/ui/api/overview");
   } catch (error) {
-    if (error instanceof ApiError && error.status === 404 && currentAccount()) {
-      setAccount(null); // that account no longer exists (another fixture set)
-      overview = await get("/_mockstudio/ui/api/overview");
-    } else {
-      throw error;
-    }
+    if (!(error instanceof ApiError && error.status === 404 && currentAccount())) throw error;
+    setAccount(null); // that account no longer exists (the server has other fixtures now)
+    forgotten = true;
+    overview = await get("/_mockstudio/ui/api/overview");
   }
   clock.textContent = overview.clock.now.replace("T", " ").replace("Z", " UTC");
   clock.dateTime = overview.clock.now;
@@ -87,6 +88,7 @@ async function readOverview() {
   );
   replaceChildren(select, options);
   select.value = overview.account_sid;
+  return forgotten;
 }
 
 select.addEventListener("change", () => {
@@ -118,6 +120,13 @@ onTokenNeeded((refused) => {
 
 watch(() => readOverview().catch(() => {}));
 window.addEventListener("hashchange", route);
-readOverview()
-  .catch((error) => showError(error))
-  .finally(route);
+// The view and the top bar load side by side; if the tab's account was gone, the view
+// (read for it) is read again for the default account.
+const first = route();
+readOverview().then(
+  async (forgotten) => {
+    await first;
+    if (forgotten) route();
+  },
+  () => {},
+);
