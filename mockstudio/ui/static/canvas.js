@@ -8,7 +8,8 @@ export const NODE_WIDTH = 240;
 export const NODE_HEIGHT = 64;
 const GAP_X = 60;
 const GAP_Y = 110;
-const ROW_LIMIT = 8; // a wider layer wraps onto more rows: a 100-widget IVR stays legible
+const STACK_INDENT = 130; // a stacked list's widgets sit this far right of their parent
+const STACK_GAP = 26;
 const MIN_FIT = 0.6; // fitting never shrinks text below legibility; pan for the rest
 const MAX_ZOOM = 2.5;
 const MIN_ZOOM = 0.15;
@@ -40,55 +41,80 @@ function transitionsOf(state) {
   return Array.isArray(state.transitions) ? state.transitions.filter((t) => t && typeof t === "object") : [];
 }
 
-/** Widget name -> {x, y}: the exported offsets when every widget has one, else layers
- * by distance from the initial state (breadth first), wrapped at ROW_LIMIT per row. */
+/** Widget name -> {x, y, stackedUnder}: the exported offsets when every widget has one.
+ * Otherwise a tree from the initial state (each widget under the first one, breadth
+ * first, that leads to it; widgets nothing reaches are further roots): each subtree is
+ * centred over its children, and a widget whose children all end their branch (a menu's
+ * options) lists them in a column below it (`stackedUnder`), so a wide menu stays narrow. */
 export function layout(definition) {
   const states = Array.isArray(definition.states) ? definition.states.filter((s) => s && typeof s.name === "string") : [];
   const positions = new Map();
   if (states.length && states.every((s) => offsetOf(s))) {
-    for (const s of states) positions.set(s.name, { x: offsetOf(s).x, y: offsetOf(s).y });
+    for (const s of states) positions.set(s.name, { x: offsetOf(s).x, y: offsetOf(s).y, stackedUnder: null });
     return positions;
   }
   const byName = new Map(states.map((s) => [s.name, s]));
-  const depth = new Map();
-  const order = [];
-  const start = byName.has(definition.initial_state) ? definition.initial_state : states[0] && states[0].name;
-  const queue = start ? [start] : [];
-  if (start) depth.set(start, 0);
-  while (queue.length) {
-    const name = queue.shift();
-    order.push(name);
-    for (const t of transitionsOf(byName.get(name))) {
-      if (byName.has(t.next) && !depth.has(t.next)) {
-        depth.set(t.next, depth.get(name) + 1);
-        queue.push(t.next);
+  const children = new Map(states.map((s) => [s.name, []]));
+  const placed = new Set();
+  const roots = [];
+  const start = byName.has(definition.initial_state) ? definition.initial_state : null;
+  for (const root of [start, ...states.map((s) => s.name)]) {
+    if (root === null || placed.has(root)) continue;
+    roots.push(root);
+    placed.add(root);
+    const queue = [root];
+    while (queue.length) {
+      const name = queue.shift();
+      for (const t of transitionsOf(byName.get(name))) {
+        if (byName.has(t.next) && !placed.has(t.next)) {
+          placed.add(t.next);
+          children.get(name).push(t.next);
+          queue.push(t.next);
+        }
       }
     }
   }
-  const deepest = Math.max(0, ...depth.values());
-  for (const s of states) {
-    if (!depth.has(s.name)) {
-      depth.set(s.name, deepest + 1); // unreachable widgets: a last layer
-      order.push(s.name);
-    }
-  }
-  const layers = [];
-  for (const name of order) (layers[depth.get(name)] ||= []).push(name);
-  const widest = Math.min(ROW_LIMIT, Math.max(1, ...layers.filter(Boolean).map((l) => l.length)));
-  const span = widest * (NODE_WIDTH + GAP_X) - GAP_X;
-  let row = 0;
-  for (const layer of layers) {
-    if (!layer) continue;
-    for (let i = 0; i < layer.length; i += ROW_LIMIT) {
-      const chunk = layer.slice(i, i + ROW_LIMIT);
-      const width = chunk.length * (NODE_WIDTH + GAP_X) - GAP_X;
-      chunk.forEach((name, j) => {
-        positions.set(name, { x: (span - width) / 2 + j * (NODE_WIDTH + GAP_X), y: row * (NODE_HEIGHT + GAP_Y) });
+  const stacked = (name) => {
+    const kids = children.get(name);
+    return kids.length >= 3 && kids.every((k) => children.get(k).length === 0);
+  };
+  const widths = new Map();
+  const measure = (name) => {
+    const kids = children.get(name);
+    let width = NODE_WIDTH;
+    if (stacked(name)) width = STACK_INDENT + NODE_WIDTH;
+    else if (kids.length) width = Math.max(NODE_WIDTH, kids.reduce((sum, k) => sum + measure(k), 0) + GAP_X * (kids.length - 1));
+    widths.set(name, width);
+    return width;
+  };
+  const place = (name, left, y) => {
+    const kids = children.get(name);
+    if (stacked(name)) {
+      positions.set(name, { x: left, y, stackedUnder: null });
+      kids.forEach((k, i) => {
+        positions.set(k, { x: left + STACK_INDENT, y: y + (NODE_HEIGHT + STACK_GAP) * (i + 1), stackedUnder: name });
       });
-      row += 1;
+      return;
     }
+    positions.set(name, { x: left + (widths.get(name) - NODE_WIDTH) / 2, y, stackedUnder: null });
+    const span = kids.reduce((sum, k) => sum + widths.get(k), 0) + GAP_X * Math.max(0, kids.length - 1);
+    let x = left + (widths.get(name) - span) / 2;
+    for (const k of kids) {
+      place(k, x, y + NODE_HEIGHT + GAP_Y);
+      x += widths.get(k) + GAP_X;
+    }
+  };
+  let left = 0;
+  for (const root of roots) {
+    const width = measure(root);
+    place(root, left, 0);
+    left += width + GAP_X * 2;
   }
   return positions;
+}
+
+function labelWidth(caption) {
+  return caption.length * 6.4 + 14; // about 6.4 px a character at 11 px: no layout pass to measure
 }
 
 function shorten(text, max) {
@@ -107,6 +133,14 @@ function edgeGeometry(sx, sy, tx, ty) {
   return { d, mx, my };
 }
 
+const SPINE = 28; // where a stacked list's line leaves its parent, from the parent's left
+
+/** Down a spine from the parent, then right into the side of a stacked child. */
+function elbowGeometry(sx, sy, tx, ty) {
+  const d = `M${sx},${sy} L${sx},${ty - 8} Q${sx},${ty} ${sx + 8},${ty} L${tx - 2},${ty}`;
+  return { d, mx: (sx + tx) / 2 + 4, my: ty };
+}
+
 let instances = 0;
 
 /**
@@ -118,7 +152,6 @@ export function createCanvas(definition, { onSelect } = {}) {
   const states = Array.isArray(definition.states) ? definition.states.filter((s) => s && typeof s.name === "string") : [];
   const positions = layout(definition);
   const nodes = new Map();
-  const edges = new Map(); // `${from}\n${event}` -> {group, text, event}
 
   const arrow = (name, color) =>
     svg(
@@ -136,28 +169,41 @@ export function createCanvas(definition, { onSelect } = {}) {
     viewport,
   );
 
+  // One arrow per (widget, next widget); several events leading there share it and its label.
+  const edgeList = [];
   for (const state of states) {
     const at = positions.get(state.name);
-    const transitions = transitionsOf(state).filter((t) => typeof t.next === "string" && positions.has(t.next));
-    transitions.forEach((t, i) => {
-      const to = positions.get(t.next);
-      const sx = at.x + (NODE_WIDTH * (i + 1)) / (transitions.length + 1);
-      const sy = at.y + NODE_HEIGHT;
-      const geometry = edgeGeometry(sx, sy, to.x + NODE_WIDTH / 2, to.y);
-      const event = String(t.event ?? "");
-      const text = svg("text", { x: geometry.mx, y: geometry.my + 4 }, event);
-      const width = event.length * 6.4 + 14;
-      const label = svg(
-        "g",
-        { class: "label" },
-        svg("rect", { x: geometry.mx - width / 2, y: geometry.my - 9, width, height: 18, rx: 9 }),
-        text,
-      );
+    const targets = new Map();
+    for (const t of transitionsOf(state)) {
+      if (typeof t.next !== "string" || !positions.has(t.next)) continue;
+      if (!targets.has(t.next)) targets.set(t.next, []);
+      targets.get(t.next).push(String(t.event ?? ""));
+    }
+    const spread = [...targets.keys()].filter((next) => positions.get(next).stackedUnder !== state.name);
+    for (const [next, events] of targets) {
+      const to = positions.get(next);
+      let geometry;
+      if (to.stackedUnder === state.name) {
+        geometry = elbowGeometry(at.x + SPINE, at.y + NODE_HEIGHT, to.x, to.y + NODE_HEIGHT / 2);
+      } else {
+        const i = spread.indexOf(next);
+        const sx = at.x + (NODE_WIDTH * (i + 1)) / (spread.length + 1);
+        geometry = edgeGeometry(sx, at.y + NODE_HEIGHT, to.x + NODE_WIDTH / 2, to.y);
+      }
+      const caption = events.join(", ");
+      const text = svg("text", { x: geometry.mx, y: geometry.my + 4 }, caption);
+      const rect = svg("rect", { x: geometry.mx - labelWidth(caption) / 2, y: geometry.my - 9, width: labelWidth(caption), height: 18, rx: 9 });
       const path = svg("path", { d: geometry.d, "marker-end": `url(#${id}-arrow)` });
-      const group = svg("g", { class: "edge", dataset: { from: state.name, to: t.next, event } }, path, label);
+      const group = svg(
+        "g",
+        { class: "edge", dataset: { from: state.name, to: next, event: caption } },
+        path,
+        svg("g", { class: "label" }, rect, text),
+      );
       edgeLayer.appendChild(group);
-      edges.set(`${state.name}\n${event}`, { group, path, text, label: label.firstChild, event, to: t.next, mx: geometry.mx });
-    });
+      const edge = { group, path, text, rect, caption, events, from: state.name, to: next, mx: geometry.mx };
+      edgeList.push(edge);
+    }
   }
 
   for (const state of states) {
@@ -283,7 +329,7 @@ export function createCanvas(definition, { onSelect } = {}) {
     const taken = new Map();
     if (steps.length) entered.set(steps[0].transitioned_from, 1);
     for (const step of steps) {
-      const key = `${step.transitioned_from}\n${step.name}`;
+      const key = `${step.transitioned_from}\n${step.name}\n${step.transitioned_to}`;
       taken.set(key, (taken.get(key) || 0) + 1);
       if (nodes.has(step.transitioned_to)) entered.set(step.transitioned_to, (entered.get(step.transitioned_to) || 0) + 1);
     }
@@ -296,16 +342,15 @@ export function createCanvas(definition, { onSelect } = {}) {
       node.countText.textContent = count ? String(count) : "";
       node.group.dataset.count = String(count);
     }
-    for (const [key, edge] of edges) {
-      const count = taken.get(key) || 0;
+    for (const edge of edgeList) {
+      const count = edge.events.reduce((sum, event) => sum + (taken.get(`${edge.from}\n${event}\n${edge.to}`) || 0), 0);
       edge.group.classList.toggle("taken", count > 0);
       edge.group.dataset.count = String(count);
       edge.path.setAttribute("marker-end", `url(#${id}-${count ? "arrow-taken" : "arrow"})`);
-      const text = count > 1 ? `${edge.event} ×${count}` : edge.event;
-      edge.text.textContent = text;
-      const width = text.length * 6.4 + 14;
-      edge.label.setAttribute("width", String(width));
-      edge.label.setAttribute("x", String(edge.mx - width / 2));
+      const caption = count > 1 ? `${edge.caption} ×${count}` : edge.caption;
+      edge.text.textContent = caption;
+      edge.rect.setAttribute("width", String(labelWidth(caption)));
+      edge.rect.setAttribute("x", String(edge.mx - labelWidth(caption) / 2));
     }
   }
 
