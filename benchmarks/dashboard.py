@@ -33,11 +33,11 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.ui_flows
 
-from mockstudio.clock import ManualClock  # noqa: E402
-from mockstudio.settings import Settings  # noqa: E402
-from mockstudio.studio import inert_definition  # noqa: E402
-from mockstudio.testing import MockStudioServer  # noqa: E402
-from tests.ui_flows import ivr_definition  # noqa: E402
+from mockstudio.clock import ManualClock
+from mockstudio.settings import Settings
+from mockstudio.studio import inert_definition
+from mockstudio.testing import MockStudioServer
+from tests.ui_flows import ivr_definition
 
 CHROMIUM = os.environ.get("MOCKSTUDIO_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -129,7 +129,8 @@ def main() -> int:
     with server, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            print(f"canvas, 100 widgets, navigation start to painted: {_summary(canvas(browser, server, ivr, args.runs))}")
+            painted = canvas(browser, server, ivr, args.runs)
+            print(f"canvas, 100 widgets, navigation start to painted: {_summary(painted)}")
             for label, values in executions_http(server, many, args.runs).items():
                 print(f"executions view over HTTP, {args.executions} executions, {label}: {_summary(values)}")
             shown = executions_page(browser, server, many, args.runs)

@@ -396,3 +396,71 @@ def test_the_admin_token_is_asked_once_and_kept_out_of_urls(page: tuple[Page, Co
         assert not dialog.is_visible()
         assert p.evaluate("() => sessionStorage.getItem('mockstudio.adminToken')") == "s3cret-token"
         assert seen and not any("s3cret" in url for url in seen)
+
+
+def test_a_loop_shows_how_often_each_widget_and_arrow_was_taken(
+    live: MockStudioServer, page: tuple[Page, Console]
+) -> None:
+    p, _ = page
+    wait = {"event": "incomingMessage", "next": "check"}
+    definition = {
+        "description": "asks again until the answer is yes",
+        "states": [
+            {"name": "Trigger", "type": "trigger", "transitions": [{"next": "ask", "event": "incomingRequest"}]},
+            {
+                "name": "ask",
+                "type": "send-and-wait-for-reply",
+                "transitions": [wait, {"event": "timeout"}, {"event": "deliveryFailure"}],
+                "properties": {"body": "Yes or no?", "timeout": "3600"},
+            },
+            {
+                "name": "check",
+                "type": "split-based-on",
+                "transitions": [
+                    {"next": "ask", "event": "noMatch"},
+                    {
+                        "next": "thanks",
+                        "event": "match",
+                        "conditions": [
+                            {
+                                "friendly_name": "yes",
+                                "arguments": ["{{widgets.ask.inbound.Body}}"],
+                                "type": "equal_to",
+                                "value": "yes",
+                            }
+                        ],
+                    },
+                ],
+                "properties": {"input": "{{widgets.ask.inbound.Body}}"},
+            },
+            {
+                "name": "thanks",
+                "type": "send-message",
+                "transitions": [{"event": "sent"}, {"event": "failed"}],
+                "properties": {"body": "Thanks"},
+            },
+        ],
+        "initial_state": "Trigger",
+        "flags": {"allow_concurrent_calls": True},
+    }
+    flow_sid = live.add_flow(definition, "Ask until yes")
+    sid = _start(live, flow_sid)
+    for body in ("maybe", "no", "yes"):
+        live.send_message(CONTACT, "+15017122661", body)
+    p.goto(f"{live.base_url}/_mockstudio/ui/#/flows/{flow_sid}/executions/{sid}")
+    p.locator(".execution-status .badge.ended").wait_for()
+    counts = {n.get_attribute("data-name"): n.get_attribute("data-count") for n in p.locator(".node").all()}
+    assert counts == {"Trigger": "1", "ask": "3", "check": "3", "thanks": "1"}
+    edges = {
+        (e.get_attribute("data-from"), e.get_attribute("data-to")): (
+            e.get_attribute("data-count"),
+            e.locator("text").text_content(),
+        )
+        for e in p.locator(".edge").all()
+    }
+    assert edges == {
+        ("Trigger", "ask"): ("1", "incomingRequest"),
+        ("ask", "check"): ("3", "incomingMessage \u00d73"),
+        ("check", "ask"): ("2", "noMatch \u00d72"),
+        ("check", "thanks"): ("1", "match"),
+    }
