@@ -166,6 +166,11 @@ def test_the_pages_own_requests_and_other_clients_are_accepted(live: MockStudioS
     assert anon.post("/_mockstudio/clock", json={"advance": 60}, headers=own).status_code == 200
     assert anon.post("/_mockstudio/clock", json={"advance": 60}, headers={"Origin": live.base_url}).status_code == 200
     assert anon.post("/_mockstudio/clock", json={"advance": 60}).status_code == 200  # SDKs, curl: no Origin
+    # A default port is the same origin whether or not Origin or Host spells it.
+    default_port = {"Host": "mock.example", "Origin": "http://mock.example:80"}
+    assert anon.post("/_mockstudio/clock", json={"advance": 60}, headers=default_port).status_code == 200
+    other_port = {"Host": "mock.example", "Origin": "http://mock.example:8081"}
+    assert_twilio_error(anon.post("/_mockstudio/clock", json={"advance": 60}, headers=other_port), 403, 20403)
 
 
 @pytest.fixture(scope="module")

@@ -105,9 +105,22 @@ def refuse_cross_site(request: Request) -> None:
     if site in ("cross-site", "same-site"):
         raise CrossSiteRequestRefused()
     # `Origin: null` (sandboxed frames, some redirects) is another origin too.
-    if (
-        origin is not None
-        and site != "same-origin"
-        and (origin == "null" or (urlsplit(origin).netloc.lower() or None) != host)
-    ):
+    if origin is not None and site != "same-origin" and (origin == "null" or _authority(origin) != _host(host)):
         raise CrossSiteRequestRefused()
+
+
+_DEFAULT_PORTS = {"http": ":80", "https": ":443"}
+
+
+def _authority(origin: str) -> str | None:
+    """`http://Example:80` -> `example` (the default port dropped, as a Host header may)."""
+    parts = urlsplit(origin)
+    netloc = parts.netloc.lower()
+    default = _DEFAULT_PORTS.get(parts.scheme.lower())
+    return (netloc.removesuffix(default) if default else netloc) or None
+
+
+def _host(host: str | None) -> str | None:
+    if host is None:
+        return None
+    return host.removesuffix(":80").removesuffix(":443") or None
