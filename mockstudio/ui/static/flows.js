@@ -189,8 +189,8 @@ function executionsTab(flow) {
               el("td", { class: "mono" }, e.contact),
               el("td", {}, badge(e.status)),
               el("td", {}, e.flow_version ? `v${e.flow_version}` : "—"),
-              el("td", {}, when(e.date_created)),
-              el("td", {}, when(e.date_updated)),
+              el("td", { class: "nowrap" }, when(e.date_created)),
+              el("td", { class: "nowrap" }, when(e.date_updated)),
             ),
           )
         : el("tr", {}, el("td", { colspan: 6, class: "empty" }, "No executions match.")),

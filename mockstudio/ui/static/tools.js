@@ -38,12 +38,13 @@ export function clockPage() {
     el("div", { class: "page-head" }, el("div", {}, el("h1", {}, "Clock"), el("div", { class: "muted" }, "The virtual time every date and widget timeout follows. Moving it fires the timeouts that fall due."))),
     el(
       "div",
-      { class: "card" },
+      { class: "card narrow" },
       el("div", { class: "muted" }, "Virtual time"),
       now,
       el("div", { class: "btn-group" }, step("+1 minute", 60), step("+1 hour", 3600), step("+1 day", 86400)),
       el("h2", { class: "spaced" }, "Set"),
       setForm,
+      el("div", { class: "muted hint" }, "An ISO 8601 date and time; UTC unless it gives an offset."),
       el("p", {}, outcome),
     ),
   );
@@ -84,7 +85,7 @@ export function requestsPage() {
       el(
         "table",
         { class: "requests" },
-        el("thead", {}, el("tr", {}, ["#", "Time", "Method", "Path", "Status", "Duration", "Account"].map((h) => el("th", {}, h)))),
+        el("thead", {}, el("tr", {}, ["#", "Time", "Method", "Path", "Status", "Duration"].map((h) => el("th", {}, h)))),
         body,
       ),
     ),
@@ -101,25 +102,31 @@ export function requestsPage() {
             const detail = el(
               "tr",
               { class: "detail", hidden: true },
-              el("td", { colspan: 7 }, jsonBlock("Query", r.query, true), r.form ? jsonBlock("Form", r.form, true) : el("div", { class: "muted" }, "No form body")),
+              el(
+                "td",
+                { colspan: 6 },
+                el("div", {}, "Account ", el("span", { class: "mono" }, r.account_sid || "none (the credentials reached no account)")),
+                r.matched_route ? el("div", {}, "Route ", el("span", { class: "mono" }, r.matched_route)) : el("div", { class: "muted" }, "No Twilio route has this path"),
+                jsonBlock("Query", r.query, true),
+                r.form ? jsonBlock("Form", r.form, true) : el("div", { class: "muted" }, "No form body"),
+              ),
             );
             const row = el(
               "tr",
               { class: "clickable", dataset: { id: String(r.id) } },
               el("td", { class: "muted" }, String(r.id)),
-              el("td", {}, when(r.time)),
+              el("td", { class: "nowrap" }, when(r.time)),
               el("td", {}, badge(r.method, "method")),
               el("td", { class: "mono" }, r.path),
               el("td", {}, badge(String(r.status), r.status < 400 ? "ok" : "bad")),
-              el("td", {}, `${r.duration_ms} ms`),
-              el("td", { class: "mono" }, r.account_sid || "—"),
+              el("td", { class: "nowrap" }, `${r.duration_ms} ms`),
             );
             row.addEventListener("click", () => {
               detail.hidden = !detail.hidden;
             });
             return [row, detail];
           })
-        : el("tr", {}, el("td", { colspan: 7, class: "empty" }, "No requests match.")),
+        : el("tr", {}, el("td", { colspan: 6, class: "empty" }, "No requests match.")),
     );
   }
   return { element, reread };
@@ -148,7 +155,7 @@ export function resetPage() {
     el("div", { class: "page-head" }, el("div", {}, el("h1", {}, "Reset"))),
     el(
       "div",
-      { class: "card" },
+      { class: "card narrow" },
       el("p", {}, "Forget every execution, message, request and script, and load the fixtures again, as ", el("code", {}, "POST /_mockstudio/reset"), " does."),
       el("div", { class: "btn-group" }, el("button", { type: "button", class: "btn btn-danger", onclick: () => reset(null) }, "Reset all state"), account),
       outcome,
