@@ -141,6 +141,11 @@ def test_the_demo_walk(live: MockStudioServer, page: tuple[Page, Console], shots
     nodes.first.wait_for()
     assert nodes.count() == 4
     assert p.locator(".node[data-name='greet']").get_attribute("data-type") == "send-and-wait-for-reply"
+    # At the exported offsets.
+    offsets = {n.get_attribute("data-name"): n.get_attribute("transform") for n in nodes.all()}
+    assert offsets == {
+        f: f"translate(0,{y})" for f, y in (("Trigger", 0), ("greet", 200), ("check_reply", 400), ("confirm", 600))
+    }
     labels = p.locator(".edge .label text").all_text_contents()
     assert sorted(labels) == ["incomingMessage", "incomingRequest", "match"]
     p.locator(".node[data-name='check_reply']").click()
@@ -302,6 +307,9 @@ def test_a_100_widget_ivr_stays_readable(live: MockStudioServer, page: tuple[Pag
     p.mouse.move(svg_box["x"] + 260, svg_box["y"] + 200, steps=5)
     p.mouse.up()
     assert viewport.get_attribute("transform") != zoomed
+    panned = viewport.get_attribute("transform")
+    p.mouse.wheel(0, -400)  # zooms in around the pointer
+    p.wait_for_function(f"() => document.querySelector('.canvas .viewport').getAttribute('transform') !== {panned!r}")
     p.get_by_role("button", name="Fit").click()
     assert viewport.get_attribute("transform") == fitted
     p.locator(".node[data-name='route_main']").click()
