@@ -472,3 +472,19 @@ def test_a_loop_shows_how_often_each_widget_and_arrow_was_taken(
         ("check", "ask"): ("2", "noMatch \u00d72"),
         ("check", "thanks"): ("1", "match"),
     }
+
+
+def test_an_account_name_is_text_too(page: tuple[Page, Console], tmp_path: Path) -> None:
+    p, console = page
+    (tmp_path / "accounts.json").write_text(
+        json.dumps({"accounts": [{"sid": "AC" + "5" * 32, "auth_token": "t", "friendly_name": XSS_NAME}]}),
+        encoding="utf-8",
+    )
+    with MockStudioServer(Settings(fixtures=tmp_path)) as srv:
+        p.goto(srv.base_url + "/")
+        picker = p.locator(".account-picker")
+        picker.wait_for()
+        options = p.locator("#account-select option").all_text_contents()
+        assert f"{XSS_NAME} ({'AC' + '5' * 32})" in options
+        assert p.locator("img").count() == 1  # the logo alone
+    assert console.dialogs == []
