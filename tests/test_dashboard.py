@@ -354,10 +354,10 @@ def test_executions_page_and_filter(live: MockStudioServer, page: tuple[Page, Co
 def test_accounts_requests_and_reset(live: MockStudioServer, page: tuple[Page, Console]) -> None:
     p, _ = page
     _start(live, DEMO_FLOW)
-    p.goto(live.base_url + "/_mockstudio/ui/")
+    p.goto(f"{live.base_url}/_mockstudio/ui/#/flows/{DEMO_FLOW}")  # a flow of the default account
+    p.locator(".canvas .node").first.wait_for()
     picker = p.locator("#account-select")
-    picker.wait_for()
-    picker.select_option(OTHER_ACCOUNT)
+    picker.select_option(OTHER_ACCOUNT)  # the flow is not read again for the other account (no 404)
     p.locator(f"tr[data-sid='{OTHER_FLOW}']").wait_for()
     assert p.locator("table.flows tbody tr").count() == 1
     p.reload()  # the choice is kept for the tab

@@ -93,8 +93,12 @@ async function readOverview() {
 
 select.addEventListener("change", () => {
   setAccount(select.value);
-  location.hash = "#/flows";
-  refresh();
+  if (location.hash === "#/flows") {
+    refresh();
+  } else {
+    showing(null); // the view on screen belongs to the other account: it is not read again
+    location.hash = "#/flows";
+  }
 });
 document.getElementById("refresh").addEventListener("click", () => refresh());
 
