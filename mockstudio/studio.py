@@ -75,6 +75,7 @@ class AccountState:
     def __init__(self, studio: Studio, seed: AccountSeed) -> None:
         self.studio = studio
         self.sid = seed.sid
+        self.friendly_name = seed.friendly_name
         self.auth_token = seed.auth_token  # (make-http-request's "Authenticate with Twilio")
         self.flows: dict[str, Flow] = {}
         self.flow_index: SortedIndex[Flow] = SortedIndex(BY_KEY)

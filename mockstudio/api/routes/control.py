@@ -26,25 +26,25 @@ from ...engine.widgets import WIDGETS
 from ...errors import InvalidParameter, MissingParameter, NotFound, TwilioError
 from ...models import ACTIVE
 from ...studio import AccountState
-from ..admin import require_admin_token
-from ..auth import authenticate
+from ..accounts import control_account
+from ..admin import refuse_cross_site, require_admin_token
 from ..forms import read_body, read_form
 from ..runtime import runtime
 from .deps import RuntimeDep
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/_mockstudio", tags=["control plane"], dependencies=[Depends(require_admin_token)])
+router = APIRouter(
+    prefix="/_mockstudio",
+    tags=["control plane"],
+    dependencies=[Depends(require_admin_token), Depends(refuse_cross_site)],
+)
 
 
 def _account(request: Request) -> AccountState:
-    """The account named by HTTP Basic credentials, or the default one. Another scheme in
-    `Authorization` (the admin token as `Bearer`) names none."""
-    for name, value in request.scope["headers"]:
-        if name == b"authorization" and value.lstrip()[:6].lower() == b"basic ":
-            return authenticate(request)
-    studio = runtime(request).studio
-    return studio.accounts[studio.default_account_sid]
+    """The account named by HTTP Basic credentials or `X-Mockstudio-Account`, or the
+    default one (accounts.py)."""
+    return control_account(request)
 
 
 async def _fields(request: Request) -> dict[str, Any]:
