@@ -21,7 +21,14 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 # A member of these collections has a SID of this type (the spec's path parameter patterns,
 # e.g. `^FW[0-9a-fA-F]{32}$`).
-_SID_TYPES = {"Flows": "FW", "Executions": "FN", "Engagements": "FN", "Steps": "FT", "Sinks": "DG", "Subscriptions": "DF"}
+_SID_TYPES = {
+    "Flows": "FW",
+    "Executions": "FN",
+    "Engagements": "FN",
+    "Steps": "FT",
+    "Sinks": "DG",
+    "Subscriptions": "DF",
+}
 _MEMBER = re.compile(r"/(\w+)/\{(\w+)\}")
 _SID_BODY = re.compile(r"[0-9a-fA-F]{32}")
 
