@@ -33,7 +33,20 @@ from .deps import RuntimeDep
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/_mockstudio", tags=["control plane"], dependencies=[Depends(require_admin_token)])
+
+
+def _accepts_changes(request: Request) -> None:
+    """Refuse a change (any method but GET) up front, before it touches the state, while
+    the state file refuses them (Studio.check_accepts_changes)."""
+    if request.method not in ("GET", "HEAD"):
+        runtime(request).studio.check_accepts_changes()
+
+
+router = APIRouter(
+    prefix="/_mockstudio",
+    tags=["control plane"],
+    dependencies=[Depends(require_admin_token), Depends(_accepts_changes)],
+)
 
 
 def _account(request: Request) -> AccountState:
