@@ -214,3 +214,40 @@ def test_a_failed_commit_undoes_the_operation_and_shows_in_health(started: list[
     assert sorted(_listed(server)) == sorted([*kept, created])
     assert server.settle(kept[0])["status"] == "active"
     assert abs(server.http.get("/_mockstudio/clock").json()["epoch"] - clock_before) < 60
+
+
+def test_a_file_damaged_while_the_server_runs_makes_it_refuse_changes(started: list[Server], tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    kept = _fill(_start(started, path), 30)
+    _stop(started[-1])
+    server = _start(started, path)  # checked and loaded intact; the writing connection has read little of it
+    http = server.http
+    with path.open("r+b") as file:  # then something overwrites most of it
+        file.seek(4096)
+        file.write(b"\xff" * (path.stat().st_size - 4096))
+    clock_before = http.get("/_mockstudio/clock").json()["epoch"]
+
+    # The commit reads damaged pages and fails; so does reading the state back.
+    response = _create(server, "+15558880000")
+    assert response.status_code == 500 and response.json() == TWILIO_500
+    health = http.get("/_mockstudio/health")
+    assert health.status_code == 503 and health.json()["state_file"] == "read-only"
+    listed = _listed(server)
+    assert set(kept) <= set(listed)
+
+    # From now on every change is refused before it touches the state; reads still answer.
+    for attempt in (
+        lambda: _create(server, "+15558880001"),
+        lambda: http.post("/_mockstudio/clock", data={"advance": "86400"}),
+        lambda: http.post(f"/v2/Flows/{DEMO_FLOW}/Executions/{kept[0]}", data={"Status": "ended"}),
+        lambda: http.delete(f"/v2/Flows/{DEMO_FLOW}/Executions/{kept[1]}"),
+    ):
+        refused = attempt()
+        assert refused.status_code == 500 and refused.json() == TWILIO_500
+    assert _listed(server) == listed
+    assert abs(http.get("/_mockstudio/clock").json()["epoch"] - clock_before) < 60
+    assert http.get(f"/v2/Flows/{DEMO_FLOW}/Executions/{kept[0]}").json()["status"] == "active"
+    server.http.close()
+    server.process.send_signal(signal.SIGKILL)
+    log = server.process.communicate(timeout=10)[1].decode()
+    assert "could not be read back" in log and "every change is refused" in log
