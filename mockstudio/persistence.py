@@ -25,9 +25,17 @@ A change made outside any operation is committed at once. The database is in WAL
 a committed write. (With `NORMAL`, WAL commits are synced only at checkpoints: that survives
 a crash of the process but not of the machine, so an acknowledged write could be lost.)
 
-A file that cannot be used (not SQLite, another application's database, a schema version
-this mockstudio does not read, no permission, locked by another process) stops startup with
-`StateFileError`, and is left exactly as it was.
+Startup. An existing file is checked (a mockstudio state file, of this schema version, that
+`PRAGMA quick_check` finds intact) and loaded through a read-only view of it
+(`_ReadOnlyView`), and only then opened for writing: a file that cannot be used (not SQLite,
+corrupt, another application's database, a schema version this mockstudio does not read, no
+permission, locked by another process) stops startup with `StateFileError`, and it and its
+`-wal` and `-shm` are left byte for byte as they were.
+
+A commit that fails after startup (disk full, I/O error, damage found) is rolled back, the
+state is rebuilt from the file (`_write_failed`), the caller gets StateFileWriteFailed
+(Twilio's 500) and `failure` says why until a later commit succeeds; if the file cannot be
+read back either, every later change is refused (`read_only`).
 """
 
 from __future__ import annotations
@@ -709,6 +717,7 @@ class SqliteStore:
         with self._lock:
             if self._closed:
                 return
+            self.on_write_failure = None  # (no state to rebuild at shutdown)
             try:
                 if not discard and self._db is not None:
                     self._commit()

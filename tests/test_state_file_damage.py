@@ -251,3 +251,19 @@ def test_a_file_damaged_while_the_server_runs_makes_it_refuse_changes(started: l
     server.process.send_signal(signal.SIGKILL)
     log = server.process.communicate(timeout=10)[1].decode()
     assert "could not be read back" in log and "every change is refused" in log
+
+
+def test_a_second_server_on_a_file_in_use_is_refused_and_the_first_carries_on(
+    started: list[Server], tmp_path: Path
+) -> None:
+    path = tmp_path / "state.db"
+    _fill(_start(started, path), 3)
+    _stop(started[-1])
+    first = _start(started, path)
+    _fill(first, 2, first=3)
+    result = _start_fails(path)
+    assert result.returncode == 2
+    assert "locked by another process" in result.stderr, result.stderr
+    assert len(_fill(first, 1, first=5)) == 1
+    assert first.http.get("/_mockstudio/health").json()["state_file"] == "ok"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.db", "state.db-wal"]

@@ -34,7 +34,6 @@ from .deps import RuntimeDep
 __all__ = ["router"]
 
 
-
 def _accepts_changes(request: Request) -> None:
     """Refuse a change (any method but GET) up front, before it touches the state, while
     the state file refuses them (Studio.check_accepts_changes)."""
