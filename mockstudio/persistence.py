@@ -127,6 +127,13 @@ def open_store(path: Path, *, message_limit: int = 10_000) -> SqliteStore:
     state is loaded."""
     path = Path(os.path.abspath(path.expanduser()))
     exists = _check_access(path)
+    if exists and path.stat().st_size == 0 and _size(Path(f"{path}-wal")):
+        # (SQLite would delete the WAL of an empty file, and start afresh)
+        raise StateFileError(
+            path,
+            "is empty but its -wal is not (was the file truncated?); they were left as they are "
+            "(restore a backup, or move both away to start afresh)",
+        )
     if exists and path.stat().st_size > 0:
         view = _ReadOnlyView(path)
         try:
@@ -158,6 +165,13 @@ def _check_access(path: Path) -> bool:
     if not os.access(path.parent, os.W_OK | os.X_OK):
         raise StateFileError(path, f"its directory {path.parent} is not writable (SQLite keeps its WAL there)")
     return True
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
 
 
 def _stamp(path: Path) -> tuple[tuple[int, int] | None, ...]:
@@ -229,9 +243,11 @@ def _check(db: sqlite3.Connection, path: Path) -> bool:
     except sqlite3.Error as exc:
         raise StateFileError(path, _unreadable(exc)) from None
     if problems != ["ok"]:
+        found = "; ".join(line for problem in problems for line in str(problem).splitlines())
         raise StateFileError(
             path,
-            f"is corrupt (SQLite's quick_check: {'; '.join(problems)[:300]}); it was left as it is "
+            f"is corrupt (SQLite's quick_check: {found[:200]}{'...' if len(found) > 200 else ''}); "
+            "it was left as it is "
             "(restore a backup, or move it away to start afresh)",
         )
     return True
@@ -309,11 +325,14 @@ def _prepare(db: sqlite3.Connection, path: Path) -> None:
 def _unreadable(exc: sqlite3.Error) -> str:
     text = str(exc)
     if "not a database" in text:
-        return "is not a SQLite database (it may be corrupt); it was left as it is (move it away to start afresh)"
+        return (
+            "is not a SQLite database (it may be corrupt); it was left as it is "
+            "(restore a backup, or move it away to start afresh)"
+        )
     if "locked" in text or "busy" in text:
         return "is locked by another process (another mockstudio using the same state file?)"
     if "malformed" in text or "corrupt" in text:
-        return f"is corrupt ({text}); it was left as it is (move it away to start afresh)"
+        return f"is corrupt ({text}); it was left as it is (restore a backup, or move it away to start afresh)"
     return f"cannot be used ({text})"
 
 
