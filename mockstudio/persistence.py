@@ -797,16 +797,19 @@ class SqliteStore:
         If the file cannot even be read back, memory is left as it is and every later
         change is refused (`read_only`)."""
         self._changes = _Changes()
+        if self.failure is None:
+            log.error(
+                "Could not write the state file %s (%s): the operation was undone and the state reloaded from "
+                "the file. Check the disk (full? failing?) and the file (sqlite3 %s 'PRAGMA integrity_check' "
+                "once the server is stopped); if the file is damaged, stop the server and restore a backup, or "
+                "move the file away to start afresh",
+                self.path,
+                error,
+                self.path,
+            )
+        else:  # (a due timer retries at every tick: one line each)
+            log.warning("Still cannot write the state file %s (%s): the operation was undone", self.path, error)
         self.failure = f"a write to the state file failed ({error}); the operation was undone"
-        log.error(
-            "Could not write the state file %s (%s): the operation was undone and the state reloaded from the "
-            "file. Check the disk (full? failing?) and the file (sqlite3 %s 'PRAGMA integrity_check' once the "
-            "server is stopped); if the file is damaged, stop the server and restore a backup, or move the file "
-            "away to start afresh",
-            self.path,
-            error,
-            self.path,
-        )
         depth, self._depth = self._depth, 1  # what the reload records is written below, at once
         try:
             self._fixture_flows.clear()

@@ -6,9 +6,11 @@ health."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import signal
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,7 @@ from typing import Any
 import pytest
 
 from .conftest import DEMO_FLOW
-from .test_persistence import NUMBER, Server, _free_port, _start_fails
+from .test_persistence import NUMBER, Server, _free_port, _start_fails, flow_definition, say, trigger, widget
 
 resource: Any = None
 if sys.platform == "linux":
@@ -271,3 +273,49 @@ def test_a_second_server_on_a_file_in_use_is_refused_and_the_first_carries_on(
     assert len(_fill(first, 1, first=5)) == 1
     assert first.http.get("/_mockstudio/health").json()["state_file"] == "ok"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["state.db", "state.db-wal"]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="needs prlimit (Linux) to make the server's writes fail")
+def test_a_background_commit_that_fails_takes_the_same_path(started: list[Server], tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    server = _start(started, path)
+    http = server.http
+    definition = flow_definition(
+        trigger(incomingRequest="ask"),
+        widget("ask", "send-and-wait-for-reply", {"incomingMessage": None, "timeout": "late"}, body="?", timeout="1"),
+        say("late", "too late"),
+    )
+    created = http.post(
+        "/v2/Flows", data={"FriendlyName": "Quick", "Status": "published", "Definition": json.dumps(definition)}
+    )
+    assert created.status_code == 201, created.text
+    flow = created.json()["sid"]
+    response = http.post(f"/v2/Flows/{flow}/Executions", data={"To": "+15559990000", "From": NUMBER})
+    assert response.status_code == 201, response.text
+    sid = response.json()["sid"]
+    assert server.settle(sid)["waiting_on"] == "ask"
+
+    # The timeout falls due while writes fail: the timer's run is undone, again at each tick.
+    _limit_file_size(server, Path(f"{path}-wal").stat().st_size)
+    time.sleep(2.5)
+    assert http.get("/_mockstudio/health").status_code == 503
+    state = server.settle(sid)
+    assert state["status"] == "active" and state["waiting_on"] == "ask"
+    steps = http.get(f"/v2/Flows/{flow}/Executions/{sid}/Steps").json()["steps"]
+    assert [s["transitioned_to"] for s in steps] == ["ask"]
+
+    # Writes work again: the timeout fires, the run goes on and is kept.
+    _limit_file_size(server, None)
+    deadline = time.monotonic() + 10
+    while http.get(f"/v2/Flows/{flow}/Executions/{sid}").json()["status"] != "ended":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert http.get("/_mockstudio/health").status_code == 200
+    server.http.close()
+    server.process.send_signal(signal.SIGKILL)
+    log = server.process.communicate(timeout=10)[1].decode()
+    assert log.count("Could not write the state file") == 1 and "Still cannot write the state file" in log
+    server = _start(started, path)
+    assert server.http.get(f"/v2/Flows/{flow}/Executions/{sid}").json()["status"] == "ended"
+    messages = server.http.get("/_mockstudio/messages", params={"contact": "+15559990000"}).json()["messages"]
+    assert [m["body"] for m in messages] == ["?", "too late"]
