@@ -717,12 +717,9 @@ class SqliteStore:
         view = self._view
         if view is None:
             return
-        try:
-            db = _connect(self.path)
-        finally:
-            view.close()
-            self._view = None
-        self._db = db
+        view.close()
+        self._view = None
+        self._db = _connect(self.path)
         if not _same_content(view.stamp, _stamp(self.path)):
             raise StateFileError(
                 self.path,

@@ -942,10 +942,11 @@ class Studio:
         """After a failed write to the state file (the store calls it): rebuild every
         account, and the clock, from the file's last committed state, with the loader
         startup uses. Every operation commits before it returns, so memory matched the file
-        before the failed one: this undoes it, whatever it touched. As on reset, work in
-        flight (a widget's HTTP call) carries on with the old state, which is no longer
-        written; the executions it belonged to continue from the file, as after a restart.
-        If the file cannot be read, the old state is kept and the error raised."""
+        before the failed one: this undoes it, whatever it touched. Work in flight (a
+        widget's HTTP call) finishes on the old state, which is no longer written, and
+        stops at its next step; the executions it belonged to continue from the file, as
+        after a restart. If the file cannot be read, the old state is kept and the error
+        raised."""
         with self.lock:
             store = self.store
             assert store is not None
@@ -959,6 +960,11 @@ class Studio:
             except BaseException:
                 self.accounts, self._credentials, self.engine.messages = accounts, credentials, messages
                 raise
+            # The discarded state's runs stop at their next step (the failed operation's own
+            # included: the run a failed create started must not send its messages).
+            for account in accounts.values():
+                for execution in account.executions.values():
+                    execution.run = None
             release_later(retired)
 
     def _seed_account(self, seed: AccountSeed, *, restore: bool = False) -> None:
