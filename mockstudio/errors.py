@@ -15,6 +15,7 @@ __all__ = [
     "ExecutionAlreadyEnded",
     "FlowNotPublished",
     "FlowValidationFailed",
+    "InternalServerError",
     "InvalidPageToken",
     "InvalidParameter",
     "MethodNotAllowed",
@@ -155,3 +156,15 @@ class PayloadTooLarge(TwilioError):
 
     def __init__(self, limit: int) -> None:
         super().__init__(f"Request body exceeds the limit of {limit} bytes")
+
+
+class InternalServerError(TwilioError):
+    """500/20500 with the message of Twilio's 20500 ("An internal server error has
+    occurred", https://www.twilio.com/docs/errors/20500): a failure of the server itself,
+    never of the request."""
+
+    status = 500
+    code = 20500
+
+    def __init__(self) -> None:
+        super().__init__("An internal server error has occurred")

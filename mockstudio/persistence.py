@@ -25,24 +25,35 @@ A change made outside any operation is committed at once. The database is in WAL
 a committed write. (With `NORMAL`, WAL commits are synced only at checkpoints: that survives
 a crash of the process but not of the machine, so an acknowledged write could be lost.)
 
-A file that cannot be used (not SQLite, another application's database, a schema version
-this mockstudio does not read, no permission, locked by another process) stops startup with
-`StateFileError`, and is left exactly as it was.
+Startup. An existing file is checked (a mockstudio state file, of this schema version, that
+`PRAGMA quick_check` finds intact) and loaded through a read-only view of it
+(`_ReadOnlyView`), and only then opened for writing: a file that cannot be used (not SQLite,
+corrupt, another application's database, a schema version this mockstudio does not read, no
+permission, locked by another process) stops startup with `StateFileError`, and it and its
+`-wal` and `-shm` are left byte for byte as they were.
+
+A commit that fails after startup (disk full, I/O error, damage found) is rolled back, the
+state is rebuilt from the file (`_write_failed`), the caller gets StateFileWriteFailed
+(Twilio's 500) and `failure` says why until a later commit succeeds; if the file cannot be
+read back either, every later change is refused (`read_only`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import logging
 import os
+import shutil
 import sqlite3
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 from urllib.parse import quote
 
 import orjson
@@ -51,7 +62,7 @@ from .clock import Clock, VirtualClock
 from .engine.messages import Message
 from .models import ACTIVE, BY_KEY, ENDED, Execution, Flow, FlowRevision, Step
 from .paging import SortedIndex
-from .store import StateFileError, Store, batched, committing
+from .store import StateFileError, StateFileWriteFailed, Store, batched, committing
 
 if TYPE_CHECKING:
     from .studio import AccountState, FlowSeed, Studio
@@ -111,22 +122,155 @@ _TABLES = ("flows", "revisions", "executions", "steps", "contacts", "numbers", "
 
 def open_store(path: Path, *, message_limit: int = 10_000) -> SqliteStore:
     """Open (or create) the state file. Raises StateFileError, leaving the file untouched,
-    if it cannot be used."""
+    if it cannot be used. An existing file is checked, and then loaded, through a read-only
+    view (`_ReadOnlyView`); `SqliteStore.open_for_writing` opens it for writing once the
+    state is loaded."""
     path = Path(os.path.abspath(path.expanduser()))
-    return SqliteStore(_connect(path), path, message_limit=message_limit)
+    exists = _check_access(path)
+    if exists and path.stat().st_size == 0 and _size(Path(f"{path}-wal")):
+        # (SQLite would delete the WAL of an empty file, and start afresh)
+        raise StateFileError(
+            path,
+            "is empty but its -wal is not (was the file truncated?); they were left as they are "
+            "(restore a backup, or move both away to start afresh)",
+        )
+    if exists and path.stat().st_size > 0:
+        view = _ReadOnlyView(path)
+        try:
+            if not _check(view.db, path):
+                return SqliteStore(path, view=view, message_limit=message_limit)
+        except BaseException:
+            view.close()
+            raise
+        view.close()  # a SQLite file holding nothing: initialised like a new one
+    return SqliteStore(path, writer=_connect(path), message_limit=message_limit)
+
+
+def _same_content(before: tuple[tuple[int, int] | None, ...], after: tuple[tuple[int, int] | None, ...]) -> bool:
+    """Whether nothing wrote to the file or its WAL between two stamps (opening the file
+    for writing creates an empty WAL where there was none)."""
+    return before[0] == after[0] and (before[1] == after[1] or (before[1] is None and (after[1] or (0,))[0] == 0))
+
+
+def _check_access(path: Path) -> bool:
+    """Whether the file exists; StateFileError if it cannot be used as a state file."""
+    if not path.exists():
+        if not path.parent.is_dir():
+            raise StateFileError(path, f"its directory {path.parent} does not exist")
+        return False
+    if not path.is_file():
+        raise StateFileError(path, "is not a regular file")
+    if not os.access(path, os.R_OK | os.W_OK):
+        raise StateFileError(path, "cannot be read and written by this user: check its permissions")
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        raise StateFileError(path, f"its directory {path.parent} is not writable (SQLite keeps its WAL there)")
+    return True
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def _stamp(path: Path) -> tuple[tuple[int, int] | None, ...]:
+    """Size and modification time of the file and its WAL: what changes when anything
+    writes to them."""
+    out: list[tuple[int, int] | None] = []
+    for name in (path, Path(f"{path}-wal")):
+        try:
+            stat = name.stat()
+        except FileNotFoundError:
+            out.append(None)
+        else:
+            out.append((stat.st_size, stat.st_mtime_ns))
+    return tuple(out)
+
+
+class _ReadOnlyView:
+    """The file's committed content, read without writing a byte to the file, its `-wal`
+    or its `-shm`. SQLite cannot give that on the file itself: a read-only connection
+    still writes the `-shm` (it rebuilds the WAL index there, creating the file if need
+    be), and `immutable=1` ignores the WAL, so it would read the wrong content after a
+    crash. So the view is a private directory beside the file holding a hard link to it
+    (a copy where links are not supported) and a copy of its WAL, opened read-only: SQLite
+    reads the same content it would read on the file, and writes its index into the
+    private directory, which is removed afterwards."""
+
+    def __init__(self, path: Path) -> None:
+        self.stamp = _stamp(path)
+        self.directory = Path(tempfile.mkdtemp(prefix=f".{path.name}.check-", dir=path.parent))
+        try:
+            view = self.directory / "state.db"
+            try:
+                os.link(path, view)
+            except OSError:
+                shutil.copyfile(path, view)
+            wal = Path(f"{path}-wal")
+            if wal.exists():
+                shutil.copyfile(wal, f"{view}-wal")
+            self.db = sqlite3.connect(
+                f"file:{quote(str(view))}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+            )
+        except (OSError, sqlite3.Error) as exc:
+            self.close()
+            raise StateFileError(path, f"cannot be read ({exc})") from None
+
+    def close(self) -> None:
+        db: sqlite3.Connection | None = getattr(self, "db", None)
+        if db is not None:
+            db.close()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _check(db: sqlite3.Connection, path: Path) -> bool:
+    """Check a state file before anything writes to it: a mockstudio state file, of the
+    schema version this mockstudio reads, that SQLite finds intact (`PRAGMA quick_check`:
+    every page, b-tree and record is well formed). False for a SQLite file holding nothing
+    (to be initialised); StateFileError, naming the problem, otherwise."""
+    try:
+        application_id = db.execute("PRAGMA application_id").fetchone()[0]  # reads the header
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        objects = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    except sqlite3.Error as exc:
+        raise StateFileError(path, _unreadable(exc)) from None
+    if objects == 0 and application_id == 0 and version == 0:
+        return False
+    _check_identity(path, application_id, version)
+    try:
+        problems = [row[0] for row in db.execute("PRAGMA quick_check(10)")]
+    except sqlite3.Error as exc:
+        raise StateFileError(path, _unreadable(exc)) from None
+    if problems != ["ok"]:
+        found = "; ".join(line for problem in problems for line in str(problem).splitlines())
+        raise StateFileError(
+            path,
+            f"is corrupt (SQLite's quick_check: {found[:200]}{'...' if len(found) > 200 else ''}); "
+            "it was left as it is "
+            "(restore a backup, or move it away to start afresh)",
+        )
+    return True
+
+
+def _check_identity(path: Path, application_id: int, version: int) -> None:
+    if application_id != APPLICATION_ID:
+        raise StateFileError(
+            path,
+            "is a SQLite database but not a mockstudio state file; it was left as it is "
+            "(give --state-file a new path or a mockstudio state file)",
+        )
+    if version != SCHEMA_VERSION:
+        raise StateFileError(
+            path,
+            f"has schema version {version}, and this mockstudio reads version {SCHEMA_VERSION} only; "
+            "it was left as it is (run the mockstudio that wrote it, or move the file away to start afresh)",
+        )
 
 
 def _connect(path: Path) -> sqlite3.Connection:
+    """The connection that writes the file: checked (`_check`) and loaded first, unless new."""
     exists = path.exists()
-    if exists:
-        if not path.is_file():
-            raise StateFileError(path, "is not a regular file")
-        if not os.access(path, os.R_OK | os.W_OK):
-            raise StateFileError(path, "cannot be read and written by this user: check its permissions")
-        if not os.access(path.parent, os.W_OK | os.X_OK):
-            raise StateFileError(path, f"its directory {path.parent} is not writable (SQLite keeps its WAL there)")
-    elif not path.parent.is_dir():
-        raise StateFileError(path, f"its directory {path.parent} does not exist")
     try:
         # mode=rw never creates a file: an existing path is opened as it is.
         db = sqlite3.connect(
@@ -146,33 +290,22 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 
 def _prepare(db: sqlite3.Connection, path: Path) -> None:
-    """Check the file before writing anything to it, then switch to WAL, take the lock the
-    process keeps, and create the schema in a new (empty) file."""
+    """Switch to WAL, take the lock the process keeps, and create the schema in a new
+    (empty) file."""
     try:
         db.execute("PRAGMA busy_timeout = 2000")
         # The lock taken below is kept until the connection closes: a second mockstudio on
         # the same file is refused rather than both writing. (Locks die with the process, so
         # a restart after kill -9 is not refused.)
         db.execute("PRAGMA locking_mode = EXCLUSIVE")
-        application_id = db.execute("PRAGMA application_id").fetchone()[0]  # reads the header
+        application_id = db.execute("PRAGMA application_id").fetchone()[0]
         version = db.execute("PRAGMA user_version").fetchone()[0]
         objects = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
     except sqlite3.Error as exc:
         raise StateFileError(path, _unreadable(exc)) from None
     fresh = objects == 0 and application_id == 0 and version == 0
     if not fresh:
-        if application_id != APPLICATION_ID:
-            raise StateFileError(
-                path,
-                "is a SQLite database but not a mockstudio state file; it was left as it is "
-                "(give --state-file a new path or a mockstudio state file)",
-            )
-        if version != SCHEMA_VERSION:
-            raise StateFileError(
-                path,
-                f"has schema version {version}, and this mockstudio reads version {SCHEMA_VERSION} only; "
-                "it was left as it is (run the mockstudio that wrote it, or move the file away to start afresh)",
-            )
+        _check_identity(path, application_id, version)
     try:
         mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if str(mode).lower() != "wal":
@@ -192,11 +325,14 @@ def _prepare(db: sqlite3.Connection, path: Path) -> None:
 def _unreadable(exc: sqlite3.Error) -> str:
     text = str(exc)
     if "not a database" in text:
-        return "is not a SQLite database (it may be corrupt); it was left as it is (move it away to start afresh)"
+        return (
+            "is not a SQLite database (it may be corrupt); it was left as it is "
+            "(restore a backup, or move it away to start afresh)"
+        )
     if "locked" in text or "busy" in text:
         return "is locked by another process (another mockstudio using the same state file?)"
     if "malformed" in text or "corrupt" in text:
-        return f"is corrupt ({text}); it was left as it is (move it away to start afresh)"
+        return f"is corrupt ({text}); it was left as it is (restore a backup, or move it away to start afresh)"
     return f"cannot be used ({text})"
 
 
@@ -371,9 +507,24 @@ _Statement = tuple[str, list[tuple[Any, ...]]]
 class SqliteStore:
     """The `Store` over one SQLite file (see the module docs). Open it with `open_store`."""
 
-    def __init__(self, db: sqlite3.Connection, path: Path, *, message_limit: int = 10_000) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        view: _ReadOnlyView | None = None,
+        writer: sqlite3.Connection | None = None,
+        message_limit: int = 10_000,
+    ) -> None:
         self.path = path
-        self._db = db
+        self._view = view  # what the state is loaded from, until open_for_writing
+        self._db = writer
+        # Why the last write failed (None: it did not), and whether changes are refused
+        # because the file could not be read back after that (see _write_failed).
+        self.failure: str | None = None
+        self.read_only = False
+        # Rebuilds the in-memory state from the file after a failed write (the Studio's).
+        self.on_write_failure: Callable[[], None] | None = None
+        self._clock_start: float | None = None  # the virtual clock's offset at startup
         self._message_limit = message_limit
         self._lock = threading.RLock()  # guards the connection and the changes across threads
         self._depth = 0
@@ -410,8 +561,8 @@ class SqliteStore:
             depth = self._depth
             try:
                 self._commit()
-            except sqlite3.Error:
-                pass  # logged; the changes stay pending and go with the next commit
+            except StateFileWriteFailed:
+                pass  # logged, and the state reloaded: the paused run is no longer part of it
             finally:
                 self._depth = 0
                 for _ in range(depth):
@@ -559,19 +710,42 @@ class SqliteStore:
                         del self._layers[sid]
             self._changed()
 
+    def open_for_writing(self) -> None:
+        """The state is loaded (from the read-only view): open the file for writing and take
+        the lock the process keeps. StateFileError if another process holds it, or wrote
+        to the file since it was read."""
+        view = self._view
+        if view is None:
+            return
+        view.close()
+        self._view = None
+        self._db = _connect(self.path)
+        if not _same_content(view.stamp, _stamp(self.path)):
+            raise StateFileError(
+                self.path,
+                "was written by another process while this mockstudio loaded it "
+                "(another mockstudio using the same state file?)",
+            )
+
     def close(self, *, discard: bool = False) -> None:
         """Commit what is pending (or, with `discard`, drop it: a failed startup writes
         nothing) and close the file; later changes are ignored."""
         with self._lock:
             if self._closed:
                 return
+            self.on_write_failure = None  # (no state to rebuild at shutdown)
             try:
-                if not discard:
+                if not discard and self._db is not None:
                     self._commit()
+            except StateFileWriteFailed:
+                pass  # logged
             finally:
                 self._closed = True
                 self._changes = _Changes()
-                self._db.close()
+                if self._view is not None:
+                    self._view.close()
+                if self._db is not None:
+                    self._db.close()
 
     # -- committing ---------------------------------------------------------------------------
 
@@ -579,8 +753,24 @@ class SqliteStore:
         changes = self._changes
         if self._closed or not changes:
             return
+        if self.read_only:
+            self._changes = _Changes()
+            raise StateFileWriteFailed()
+        try:
+            after = self._write(changes)
+        except sqlite3.Error as exc:
+            self._write_failed(exc)
+        self._changes = _Changes()
+        self.failure = None
+        for apply in after:
+            apply()
+
+    def _write(self, changes: _Changes) -> list[Callable[[], object]]:
+        """Write the changes in one transaction (rolled back if any of it fails); returns
+        what to note once they are written."""
         statements, after = self._statements(changes)
         db = self._db
+        assert db is not None, "open_for_writing was not called"
         try:
             db.execute("BEGIN IMMEDIATE")
             for sql, rows in statements:
@@ -591,12 +781,60 @@ class SqliteStore:
             db.execute("COMMIT")
         except sqlite3.Error:
             if db.in_transaction:
-                db.execute("ROLLBACK")
-            log.exception("Could not write the state file %s; the changes stay pending", self.path)
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
             raise
+        return after
+
+    def _write_failed(self, error: sqlite3.Error) -> NoReturn:
+        """A commit failed (disk full, I/O error, corruption found): the file holds the
+        state before the operation, memory the state after it. Memory is rebuilt from the
+        file with the loader startup uses (`on_write_failure`), so the operation is undone
+        whatever it touched, and StateFileWriteFailed (Twilio's 500) goes to its caller.
+        If the file cannot even be read back, memory is left as it is and every later
+        change is refused (`read_only`)."""
         self._changes = _Changes()
-        for apply in after:
-            apply()
+        if self.failure is None:
+            log.error(
+                "Could not write the state file %s (%s): the operation was undone and the state reloaded from "
+                "the file. Check the disk (full? failing?) and the file (sqlite3 %s 'PRAGMA integrity_check' "
+                "once the server is stopped); if the file is damaged, stop the server and restore a backup, or "
+                "move the file away to start afresh",
+                self.path,
+                error,
+                self.path,
+            )
+        else:  # (a due timer retries at every tick: one line each)
+            log.warning("Still cannot write the state file %s (%s): the operation was undone", self.path, error)
+        self.failure = f"a write to the state file failed ({error}); the operation was undone"
+        depth, self._depth = self._depth, 1  # what the reload records is written below, at once
+        try:
+            self._fixture_flows.clear()
+            self._revisions.clear()
+            self._layers.clear()
+            self._message_rows = dict(self._read("SELECT account_sid, count(*) FROM messages GROUP BY account_sid"))
+            if self.on_write_failure is not None:
+                self.on_write_failure()
+            after = self._write(self._changes) if self._changes else []
+            for apply in after:
+                apply()
+        except Exception as exc:
+            self.read_only = True
+            self.failure = (
+                f"a write to the state file failed ({error}) and the file could not be read back ({exc}); "
+                "changes are refused until the server is restarted"
+            )
+            log.error(
+                "The state file %s could not be read back after the failed write (%s): every change is refused "
+                "from now on (reads still answer, from memory, which may hold the failed operation). Stop the "
+                "server, then restore a backup of the file or move it away to start afresh",
+                self.path,
+                exc,
+            )
+        finally:
+            self._changes = _Changes()
+            self._depth = depth
+        raise StateFileWriteFailed() from error
 
     def _live_execution(self, execution: Execution) -> bool:
         """Still part of the state: not deleted, dropped, nor orphaned by a reset (a flow
@@ -797,8 +1035,10 @@ class SqliteStore:
     # -- loading ------------------------------------------------------------------------------
 
     def _read(self, query: str, *params: Any) -> list[Any]:
+        db = self._view.db if self._view is not None else self._db
+        assert db is not None
         try:
-            return self._db.execute(query, params).fetchall()
+            return db.execute(query, params).fetchall()
         except sqlite3.DatabaseError as exc:
             raise StateFileError(self.path, _unreadable(exc)) from None
 
@@ -807,9 +1047,11 @@ class SqliteStore:
         persisted as it moves. A fixed test clock (ManualClock) is left alone."""
         if not isinstance(clock, VirtualClock):
             return
+        if self._clock_start is None:
+            self._clock_start = clock.offset
         rows = self._read("SELECT value FROM meta WHERE name = 'clock_offset'")
-        if rows:
-            clock.set(time.time() + float(orjson.loads(rows[0][0])))
+        clock.on_move = None  # (putting it back is not a move to write)
+        clock.set(time.time() + (float(orjson.loads(rows[0][0])) if rows else self._clock_start))
         clock.on_move = self.clock_moved
 
     def load_account(self, account: AccountState, flows: Sequence[FlowSeed], *, fresh: bool) -> None:

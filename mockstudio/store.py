@@ -11,13 +11,15 @@ from collections.abc import Callable, Coroutine, Generator, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar, cast
 
+from .errors import InternalServerError
+
 if TYPE_CHECKING:
     from .clock import Clock
     from .engine.messages import Message
     from .models import Execution, Flow, Step
     from .studio import AccountState, FlowSeed
 
-__all__ = ["StateFileError", "Store", "batched", "committing"]
+__all__ = ["StateFileError", "StateFileWriteFailed", "Store", "batched", "committing"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -33,10 +35,22 @@ class StateFileError(Exception):
         self.path = path
 
 
+class StateFileWriteFailed(InternalServerError):
+    """A commit to the state file failed. The operation was undone (the state was rebuilt
+    from the file, see `Store.on_write_failure`); its client gets Twilio's 500."""
+
+
 class Store(Protocol):
     """What the domain tells a store. Every `*_added`/`*_changed`/... call records a change;
     the changes are committed together when the outermost `hold()` is `release()`d, or at
-    once when nothing holds the store."""
+    once when nothing holds the store. A commit that fails raises StateFileWriteFailed,
+    after calling `on_write_failure` to rebuild the state from the file."""
+
+    # Why the last commit failed (None: it did not); `read_only`: the file could not be
+    # read back after that, and every change is refused.
+    failure: str | None
+    read_only: bool
+    on_write_failure: Callable[[], None] | None
 
     def hold(self) -> None: ...
     def release(self) -> None: ...
@@ -51,6 +65,11 @@ class Store(Protocol):
     def load_account(self, account: AccountState, flows: Sequence[FlowSeed], *, fresh: bool) -> None:
         """Fill a new AccountState: from the file, or (`fresh`, after a reset) from the
         fixture flows alone."""
+        ...
+
+    def open_for_writing(self) -> None:
+        """The state is loaded: from now on changes are written (raises StateFileError if the
+        file cannot be written)."""
         ...
 
     def reset(self, account_sid: str | None) -> None: ...

@@ -35,7 +35,7 @@ from .errors import (
 from .models import ACTIVE, BY_KEY, DRAFT, ENDED, KEY_SHIFT, PUBLISHED, Execution, Flow, FlowRevision, Step
 from .paging import Page, PageRequest, SortedIndex
 from .reaper import release_later
-from .store import Store, batched
+from .store import StateFileWriteFailed, Store, batched
 
 __all__ = ["AccountSeed", "AccountState", "FlowSeed", "Studio", "check_flow_definition", "definition_problems"]
 
@@ -936,11 +936,42 @@ class Studio:
             try:
                 for seed in self._account_seeds:
                     self._seed_account(seed, restore=True)
+                store.open_for_writing()  # only now: a file refused while loading is not written
             except BaseException:
                 store.close(discard=True)  # a failed load writes nothing to the file
                 raise
             finally:
                 store.release()
+            store.on_write_failure = self._reload
+
+    def _reload(self) -> None:
+        """After a failed write to the state file (the store calls it): rebuild every
+        account, and the clock, from the file's last committed state, with the loader
+        startup uses. Every operation commits before it returns, so memory matched the file
+        before the failed one: this undoes it, whatever it touched. Work in flight (a
+        widget's HTTP call) finishes on the old state, which is no longer written, and
+        stops at its next step; the executions it belonged to continue from the file, as
+        after a restart. If the file cannot be read, the old state is kept and the error
+        raised."""
+        with self.lock:
+            store = self.store
+            assert store is not None
+            accounts, credentials, messages = self.accounts, self._credentials, self.engine.messages
+            retired = [accounts, *self.engine.clear()]
+            self.accounts, self._credentials = {}, {}
+            try:
+                store.restore_clock(self.clock)
+                for seed in self._account_seeds:
+                    self._seed_account(seed, restore=True)
+            except BaseException:
+                self.accounts, self._credentials, self.engine.messages = accounts, credentials, messages
+                raise
+            # The discarded state's runs stop at their next step (the failed operation's own
+            # included: the run a failed create started must not send its messages).
+            for account in accounts.values():
+                for execution in account.executions.values():
+                    execution.run = None
+            release_later(retired)
 
     def _seed_account(self, seed: AccountSeed, *, restore: bool = False) -> None:
         account = self.accounts[seed.sid] = AccountState(self, seed)
@@ -953,6 +984,14 @@ class Studio:
             return
         for flow in flows:
             account.add_flow(flow)
+
+    def check_accepts_changes(self) -> None:
+        """Raise Twilio's 500 (StateFileWriteFailed) if changes are refused: the state
+        file could not be read back after a failed write. Callers check before an
+        operation that may change the state touches it."""
+        store = self.store
+        if store is not None and store.read_only:
+            raise StateFileWriteFailed()
 
     def seconds(self) -> int:
         """The clock's current second. Consecutive calls within one second return the same

@@ -30,14 +30,15 @@ from ..accounts import control_account
 from ..admin import refuse_cross_site, require_admin_token
 from ..forms import read_body, read_form
 from ..runtime import runtime
-from .deps import RuntimeDep
+from .deps import RuntimeDep, accepts_changes
 
 __all__ = ["router"]
+
 
 router = APIRouter(
     prefix="/_mockstudio",
     tags=["control plane"],
-    dependencies=[Depends(require_admin_token), Depends(refuse_cross_site)],
+    dependencies=[Depends(require_admin_token), Depends(refuse_cross_site), Depends(accepts_changes)],
 )
 
 

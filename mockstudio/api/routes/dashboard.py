@@ -31,6 +31,7 @@ from ..accounts import control_account
 from ..admin import ADMIN_TOKEN_HEADER, CrossSiteRequestRefused, refuse_cross_site, require_admin_token
 from ..forms import read_body
 from ..runtime import runtime
+from .deps import accepts_changes
 
 __all__ = ["CONTENT_SECURITY_POLICY", "api", "pages"]
 
@@ -74,7 +75,12 @@ pages = APIRouter(include_in_schema=False)
 api = APIRouter(
     prefix="/_mockstudio/ui/api",
     tags=["dashboard"],
-    dependencies=[Depends(require_admin_token), Depends(refuse_cross_site), Depends(require_client_header)],
+    dependencies=[
+        Depends(require_admin_token),
+        Depends(refuse_cross_site),
+        Depends(require_client_header),
+        Depends(accepts_changes),
+    ],
 )
 
 
