@@ -43,7 +43,7 @@ REGEX_TIME_LIMIT = 0.05
 # The longest an execution runs synchronous widgets before letting other work (requests,
 # other executions) run on the event loop (seconds). A fast flow's whole run takes tens
 # of microseconds, so only long or heavy chains ever yield.
-TIME_SLICE = 0.005
+TIME_SLICE = 0.002
 
 
 class RenderFailed(Exception):

@@ -160,7 +160,8 @@ async def test_nested_loops_count_together_against_studios_15() -> None:
     h = Harness(flow)
     execution = await h.start()
     assert h.variables(execution) == {"x": ""}
-    assert h.widgets(execution)["vars"]["mockstudio_problems"] == ["Liquid loop limit reached (more than 15 iterations)"]
+    problems = h.widgets(execution)["vars"]["mockstudio_problems"]
+    assert problems == ["Liquid loop limit reached (more than 15 iterations)"]
 
 
 async def test_a_flow_that_renders_well_notes_nothing() -> None:
