@@ -516,7 +516,8 @@ class Engine:
                 if run.step_count >= MAX_STEPS:
                     self.finish(account, execution, f"limit of {MAX_STEPS} steps")
                 else:
-                    self.finish(account, execution, f"limit of {MAX_STORED_PER_EXECUTION} characters made")
+                    limit = f"limit of {MAX_STORED_PER_EXECUTION} characters rendered or received"
+                    self.finish(account, execution, limit)
                 return
             if clock() > slice_end:
                 # A long synchronous stretch: let requests and other executions run (what

@@ -74,21 +74,20 @@ class WidgetRun:
         return self.rendered(self.compiled(name, partial(_compile_property, name)), default)
 
     def rendered(self, renderer: Renderer | str | None, default: str = "") -> str:
-        """What `property_renderer` made of a property, rendered."""
+        """What `property_renderer` made of a property, rendered; empty if it fails to render
+        (the run notes why). Counts what it renders (limits.MAX_STORED_PER_EXECUTION)."""
         if renderer is None:
             return default
         if type(renderer) is str:
             return renderer
-        return self.render(renderer)  # type: ignore[arg-type]  # (not a str: see above)
-
-    def render(self, renderer: Renderer) -> str:
-        """A compiled template rendered; empty if it fails (the run notes why)."""
         try:
-            text = renderer(self.context)
+            text: str = renderer(self.context)  # type: ignore[operator]  # (not a str: see above)
         except RenderFailed as exc:
             self.note(exc.reason)
             return ""
-        self.count(text)
+        run = self.execution.run  # (written out: this runs for most properties of every widget)
+        if run is not None:
+            run.stored += len(text)
         return text
 
     def count(self, text: str) -> None:

@@ -73,5 +73,5 @@ class SetVariables(Widget):
                 # layer when this step ends.
                 flow = context["flow"]
                 flow["variables"] = {**flow["variables"], **variables}
-            variables[key] = typed(turn.render(renderer), parse_json)
+            variables[key] = typed(turn.rendered(renderer), parse_json)
         return Outcome("next", variables, variables)  # one dict: both layers are read-only
