@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, TextIO
 
 from liquid import Environment, soft_str
+from liquid.builtin.filters.array import join as _liquid_join
 from liquid.builtin.filters.misc import _to_date
 from liquid.builtin.filters.string import replace as _liquid_replace
 from liquid.builtin.output import Output, OutputNode
@@ -31,7 +32,7 @@ from liquid.exceptions import (
     LoopIterationLimitError,
     OutputStreamLimitError,
 )
-from liquid.filter import liquid_filter
+from liquid.filter import liquid_filter, with_environment
 from liquid.undefined import is_undefined
 
 from .limits import MAX_RENDERED, RenderFailed
@@ -258,6 +259,20 @@ def _bounded_replace() -> Callable[..., str]:
     return replace
 
 
+def _bounded_join() -> Callable[..., str]:
+    """`join`, refusing a result over MAX_RENDERED before making it: its separator repeats
+    once per item (`{{ s | split: "" | join: s }}` is len(s) squared)."""
+
+    @with_environment
+    def join(left: object, separator: object = " ", *, environment: Environment) -> str:
+        if isinstance(left, list | tuple) and (len(left) - 1) * len(soft_str(separator)) > MAX_RENDERED:
+            raise OutputStreamLimitError("output stream limit reached", token=None)
+        result: str = _liquid_join(left, separator, environment=environment)
+        return result
+
+    return join
+
+
 class StudioLiquid(Environment):
     """One per engine. `now` gives the current time (the engine's clock)."""
 
@@ -283,6 +298,7 @@ class StudioLiquid(Environment):
         self.add_filter("to_json", to_json)
         self.add_filter("date", self._date_filter())
         self.add_filter("replace", _bounded_replace())
+        self.add_filter("join", _bounded_join())
 
     def _date_filter(self) -> Callable[..., str]:
         @liquid_filter

@@ -133,6 +133,7 @@ async def test_output_past_the_limit_renders_empty_on_both_render_paths() -> Non
                 {"key": "slow", "value": "{% if true %}{{flow.data.half}}{{flow.data.half}}{% endif %}"},
                 # `replace` multiplies: refused before its result is made.
                 {"key": "replace", "value": "{{flow.data.half | replace: 'y', 'zz'}}"},
+                {"key": "join", "value": "{{flow.data.half | split: '' | join: flow.data.half}}"},
                 {"key": "fine", "value": "{{flow.data.half | size}}"},
             ],
         ),
@@ -140,7 +141,7 @@ async def test_output_past_the_limit_renders_empty_on_both_render_paths() -> Non
     h = Harness(flow)
     execution = await h.start({"half": half})
     variables = h.variables(execution)
-    assert (variables["fast"], variables["slow"], variables["replace"]) == ("", "", "")
+    assert (variables["fast"], variables["slow"], variables["replace"], variables["join"]) == ("", "", "", "")
     assert variables["fine"] == len(half)
     assert h.widgets(execution)["vars"]["mockstudio_problems"] == [
         f"Liquid output limit reached (more than {MAX_RENDERED} characters)"
