@@ -5,9 +5,9 @@
 - `json` and `to_json` filters; unknown filters are ignored rather than fatal;
 - `date` uses Studio's time zone (America/Los_Angeles) and the injected clock for "now";
 - loops are limited to 15 iterations (a template that exceeds it renders empty);
-- what one render may produce is limited (see `MAX_RENDERED`): a template that would
-  exceed it, or fails to render in any other way, renders empty, and its renderer raises
-  `RenderFailed` so the widget can record why (`render_text` just renders empty);
+- what one render may produce or assign is limited (limits.MAX_RENDERED): a template
+  that would exceed it, or fails to render in any other way, renders empty: its renderer
+  raises `RenderFailed` so the widget can record why (`render_text` returns "");
 - a template that does not parse renders as its literal text (real flows contain such
   typos, e.g. an unterminated `{{flow.variables.x`), and each source is parsed once.
 """
