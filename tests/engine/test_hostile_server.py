@@ -149,7 +149,7 @@ def _hostile_flows(http: httpx.Client) -> list[tuple[str, dict[str, Any]]]:
             ],
         )
 
-    items = [{"name": f"item {n}", "tags": ["a", "b", "c"], "n": n} for n in range(40)]
+    items = [{"name": f"item {n}", "tags": ["a", "b", "c"], "n": n} for n in range(120)]
     long_chain = _create_flow(http, rest_flow("a", chain("a", "b"), chain("b", "a")))
 
     def whole(name: str, next_: str) -> dict[str, Any]:
