@@ -252,3 +252,19 @@ async def test_an_endless_http_response_is_refused_without_being_read(web: WebAp
     with web.lock:
         assert web.streamed < 32 * 1024 * 1024
     assert MAX_HTTP_BODY == 64 * 1024
+
+
+async def test_a_waiting_widget_keeps_the_reason_until_it_is_left() -> None:
+    flow = rest_flow(
+        "ask",
+        widget("ask", "send-and-wait-for-reply", {"incomingMessage": None, "timeout": None}, body=DOUBLING),
+    )
+    h = Harness(flow)
+    execution = await h.start()
+    assert h.parked_on(execution) == "ask"
+    await h.inbound("hello")
+    outputs = h.widgets(execution)["ask"]
+    assert outputs["inbound"]["Body"] == "hello" and outputs["outbound"]["Body"] == ""
+    assert outputs["mockstudio_problems"] == [
+        f"Liquid variable limit reached (assigned values over {MAX_RENDERED} bytes)"
+    ]
