@@ -5,7 +5,8 @@ An execution starts at the trigger with its trigger event and runs in the backgr
 records one Step; a widget that waits (send-and-wait-for-reply, gather, ...) parks the
 execution until it is resumed (an inbound message, a timeout of the virtual clock, or a
 control-plane event). Limits are Studio's: 1,000 steps, the same widget 10 times in a
-row, 30 days active.
+row, 30 days active; and the mock's own (limits.py): what an execution may render, and
+how long it may hold the event loop before letting other work run.
 """
 
 from __future__ import annotations
@@ -14,15 +15,17 @@ import asyncio
 import contextlib
 import heapq
 import logging
+import time
 from collections.abc import Awaitable, Coroutine
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from ..models import ACTIVE, BY_KEY, Execution, Step
 from ..paging import SortedIndex
 from ..store import batched, committing
 from .definition import FlowDefinition, State, parse_definition
 from .http import OutboundHttp
+from .limits import MAX_STORED_PER_EXECUTION, TIME_SLICE
 from .messages import MessageLog
 from .outcomes import Outcome, Wait
 from .scripts import ScriptBook, ScriptedOutcome
@@ -84,6 +87,7 @@ class RunState:
     pending_step_sid: str | None = None
     # The child a run-subflow waits on: the parent is settled only when the child is.
     child: Execution | None = None
+    stored: int = 0  # characters rendered or received (limits.MAX_STORED_PER_EXECUTION)
 
     @property
     def running(self) -> bool:
@@ -459,6 +463,8 @@ class Engine:
             result = self._run_widget(turn, state)
             if not isinstance(result, _DECIDED):
                 result = await result
+            if turn.problems is not None:
+                result = _noting(turn, result)
             if execution.run is not run or execution.status != ACTIVE:
                 return
             if isinstance(result, Wait):
@@ -470,6 +476,8 @@ class Engine:
         # The time of the steps: read again after each await (a synchronous stretch of
         # widgets takes microseconds, and steps are dated to the second).
         now = studio.seconds()
+        clock = time.perf_counter
+        slice_end = clock() + TIME_SLICE
         # This loop runs once per step of every execution: the step record and the widget
         # call are written out here rather than in helpers (a call each per step is a
         # tenth of a fast flow's run time), see _run_widget for the general case.
@@ -507,9 +515,22 @@ class Engine:
             if target is None or target not in states:
                 self.finish(account, execution, "flow end", completed=True)
                 return
-            if run.step_count >= MAX_STEPS:
-                self.finish(account, execution, f"limit of {MAX_STEPS} steps")
+            if run.step_count >= MAX_STEPS or run.stored > MAX_STORED_PER_EXECUTION:
+                if run.step_count >= MAX_STEPS:
+                    self.finish(account, execution, f"limit of {MAX_STEPS} steps")
+                else:
+                    limit = f"limit of {MAX_STORED_PER_EXECUTION} characters rendered or received"
+                    self.finish(account, execution, limit)
                 return
+            if clock() > slice_end:
+                # A long synchronous stretch: let requests and other executions run (what
+                # it changed so far is committed first, as when a widget waits for I/O).
+                pause = asyncio.sleep(0)
+                await (pause if studio.store is None else committing(studio.store, pause))
+                if execution.run is not run or execution.status != ACTIVE:
+                    return
+                slice_end = clock() + TIME_SLICE
+                now = studio.seconds()
             if run.last_widget == target:
                 run.repeats += 1
                 if run.repeats >= MAX_REPEATS:
@@ -531,10 +552,15 @@ class Engine:
                 if not isinstance(result, _DECIDED):  # it waits for I/O: other requests run meanwhile
                     result = await result
                     now = studio.seconds()
+                    slice_end = clock() + TIME_SLICE
+                if turn.problems is not None:
+                    result = _noting(turn, result)
                 if isinstance(result, Wait):
                     if execution.run is run and execution.status == ACTIVE:
                         self._park(account, execution, run, state, result)
                     return
+            elif turn.problems is not None:
+                result = _noting(turn, result)
             if execution.run is not run:
                 return  # ended, deleted or reset while the widget ran (the loop checks the status)
             outcome = result
@@ -630,6 +656,20 @@ def _write_outputs(
         execution.variables = {**(execution.variables or {}), **variables}
         if context is not None:
             context["flow"]["variables"] = execution.variables
+
+
+@overload
+def _noting(turn: WidgetRun, result: Outcome) -> Outcome: ...
+@overload
+def _noting(turn: WidgetRun, result: Outcome | Wait) -> Outcome | Wait: ...
+def _noting(turn: WidgetRun, result: Outcome | Wait) -> Outcome | Wait:
+    """`result` with the run's problems in its outputs, as `mockstudio_problems` (so the step's
+    context says why a template rendered empty or a condition did not match)."""
+    problems, turn.problems = turn.problems, None
+    outputs = {**(result.outputs or {}), "mockstudio_problems": problems}
+    if isinstance(result, Wait):
+        return Wait(result.timeout, result.timeout_event, outputs)
+    return Outcome(result.event, outputs, result.variables, result.transition)
 
 
 def _scripted_outcome(script: ScriptedOutcome, default_event: str) -> Outcome:

@@ -96,5 +96,5 @@ class SetVariables(Widget):
                 # layer when this step ends.
                 flow = context["flow"]
                 flow["variables"] = {**flow["variables"], **variables}
-            variables[key] = typed(renderer(context), kind)
+            variables[key] = typed(turn.rendered(renderer), kind)
         return Outcome("next", variables, variables)  # one dict: both layers are read-only
