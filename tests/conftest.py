@@ -28,13 +28,6 @@ TEST_FLOW = "FW33333333333333333333333333333333"
 OTHER_FLOW = "FW44444444444444444444444444444444"  # belongs to OTHER_ACCOUNT
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    # The container tests share one Docker daemon and one image (xdist_group "container"); `-n N`
-    # alone means `--dist load`, which ignores groups, and loadgroup is load that honours them.
-    if getattr(config.option, "dist", "no") == "load":
-        config.option.dist = "loadgroup"
-
-
 @pytest.fixture(scope="session")
 def server() -> Iterator[MockStudioServer]:
     settings = Settings(fixtures=TEST_FIXTURES)

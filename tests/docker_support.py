@@ -65,6 +65,15 @@ def run(
     return result
 
 
+@contextlib.contextmanager
+def exclusive(name: str) -> Iterator[None]:
+    """One holder at a time across processes (pytest-xdist workers, parallel runs): e.g. one
+    `docker build` does the work while the others wait, then find it in the build cache."""
+    with open(Path(tempfile.gettempdir()) / f"mockstudio-test-{name}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def image_exists(docker: str, image: str) -> bool:
     return run(docker, "image", "inspect", image, check=False).returncode == 0
 
@@ -75,32 +84,56 @@ def image_size(docker: str, image: str) -> int:
 
 @contextlib.contextmanager
 def docker_daemon() -> Iterator[str]:
-    """The docker CLI's path, with a daemon answering it for the duration."""
+    """The docker CLI's path, with a daemon answering it for the duration.
+
+    Every user (pytest-xdist workers, parallel test runs) holds a shared lock while it needs the
+    daemon; the one that started it stops it once it gets the lock to itself, when nobody else does.
+    """
     docker = shutil.which("docker")
     if docker is None:
         pytest.skip("the docker CLI is not installed (Debian: apt-get install docker.io)")
-    probe = run(docker, "info", "--format", "{{.ServerVersion}}", check=False, timeout=30)
-    if probe.returncode == 0:
-        yield docker
-        return
+    with open(Path(tempfile.gettempdir()) / "mockstudio-test-dockerd.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one at a time looks for a daemon and starts one
+        dockerd = None if _answers(docker) else _start_daemon(docker)
+        fcntl.flock(lock, fcntl.LOCK_SH)
+        try:
+            yield docker
+        finally:
+            if dockerd is not None:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                _stop(dockerd)
+
+
+def _answers(docker: str) -> bool:
+    return run(docker, "info", "--format", "{{.ServerVersion}}", check=False, timeout=30).returncode == 0
+
+
+def _start_daemon(docker: str) -> subprocess.Popen[bytes]:
     reason = _why_no_daemon_can_start()
     if reason:
-        pytest.skip(f"no Docker daemon answers ({probe.stderr.strip()}) and {reason}")
+        pytest.skip(f"no Docker daemon answers and {reason}")
     with tempfile.NamedTemporaryFile("w+", prefix="mockstudio-dockerd-", suffix=".log") as log:
-        # Its own session: a Ctrl-C meant for pytest does not reach it before the cleanup below.
+        # Its own session: a Ctrl-C meant for pytest does not reach it before the cleanup.
         dockerd = subprocess.Popen(
             ["dockerd"], stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
-        try:
-            _wait_for_daemon(docker, dockerd, log.name)
-            yield docker
-        finally:
-            dockerd.terminate()
-            try:
-                dockerd.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                dockerd.kill()
-                dockerd.wait()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and dockerd.poll() is None:
+            if _answers(docker):
+                return dockerd
+            time.sleep(0.5)
+        log_tail = "\n".join(Path(log.name).read_text(errors="replace").splitlines()[-15:])
+    _stop(dockerd)
+    pytest.skip(f"dockerd could not start (status {dockerd.returncode}); the end of its log:\n{log_tail}")
+
+
+def _stop(dockerd: subprocess.Popen[bytes]) -> None:
+    dockerd.terminate()
+    try:
+        dockerd.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        dockerd.kill()
+        dockerd.wait()
 
 
 def _why_no_daemon_can_start() -> str:
@@ -113,20 +146,6 @@ def _why_no_daemon_can_start() -> str:
     if DOCKER_SOCKET.exists():
         return f"{DOCKER_SOCKET} exists: another daemon owns it (or left it behind)"
     return ""
-
-
-def _wait_for_daemon(docker: str, dockerd: subprocess.Popen[bytes], log_path: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if dockerd.poll() is not None:
-            break
-        if run(docker, "info", "--format", "{{.ServerVersion}}", check=False, timeout=30).returncode == 0:
-            return
-        time.sleep(0.5)
-    log_tail = "\n".join(Path(log_path).read_text(errors="replace").splitlines()[-15:])
-    dockerd.terminate()
-    dockerd.wait(timeout=60)
-    pytest.skip(f"dockerd could not start (status {dockerd.returncode}); the end of its log:\n{log_tail}")
 
 
 def base_image(docker: str) -> str:

@@ -2,8 +2,8 @@
 
 The Dockerfile is built on a base made here with debootstrap (see tests/docker_support.py: no
 registry is needed) through its BASE build argument. Marked `container`: `-m container` runs only
-these, `-m "not container"` leaves them out. They share one daemon and one image, so under
-pytest-xdist they all run on one worker (conftest.py makes `--dist load` honour xdist_group).
+these, `-m "not container"` leaves them out. Under pytest-xdist each worker that runs some of them
+shares the daemon, and builds the image after the first one has (from the build cache).
 """
 
 from __future__ import annotations
@@ -26,13 +26,12 @@ from twilio.rest import Client
 from mockstudio.settings import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
 
 from .conftest import DEMO_FLOW, ROOT
-from .docker_support import base_image, docker_daemon, image_exists, image_size, run
+from .docker_support import base_image, docker_daemon, exclusive, image_exists, image_size, run
 from .helpers import free_port
 
 pytestmark = [
     pytest.mark.container,
-    pytest.mark.xdist_group("container"),
-    # The first run makes the base image with debootstrap (about a minute) and pip-installs the image.
+    # The first run makes the base image with debootstrap and pip-installs the image: minutes.
     pytest.mark.timeout(1800),
 ]
 
@@ -44,21 +43,22 @@ def _unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def docker() -> Iterator[str]:
     with docker_daemon() as cli:
         yield cli
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def base(docker: str) -> str:
     return base_image(docker)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def image(docker: str, base: str) -> Iterator[str]:
     tag = f"mockstudio-test:{_unique('image')}"
-    run(docker, "build", "--build-arg", f"BASE={base}", "--tag", tag, str(ROOT), timeout=1200)
+    with exclusive("build"):
+        run(docker, "build", "--build-arg", f"BASE={base}", "--tag", tag, str(ROOT), timeout=1200)
     yield tag
     # --no-prune keeps the untagged layers: they are the build cache of the next run.
     run(docker, "rmi", "--no-prune", tag, check=False)
@@ -90,7 +90,7 @@ def test_image_runs_as_a_numeric_user_with_a_healthcheck_and_no_build_leftovers(
     def build_leftovers(of: str) -> set[str]:
         found = run(
             docker, "run", "--rm", "--user", "0", "--entrypoint", "find", of,
-            "/", "-xdev", "(", "-type", "d", "-name", "build", ")", "-o", "-name", "*.egg-info", "-print",
+            "/", "-xdev", "(", "(", "-type", "d", "-name", "build", ")", "-o", "-name", "*.egg-info", ")", "-print",
         ).stdout  # fmt: skip
         return set(found.splitlines())
 
