@@ -78,6 +78,11 @@ def image_exists(docker: str, image: str) -> bool:
     return run(docker, "image", "inspect", image, check=False).returncode == 0
 
 
+def image_id(docker: str, image: str) -> str | None:
+    inspected = run(docker, "image", "inspect", "--format", "{{.Id}}", image, check=False)
+    return inspected.stdout.strip() if inspected.returncode == 0 else None
+
+
 def image_size(docker: str, image: str) -> int:
     return int(run(docker, "image", "inspect", "--format", "{{.Size}}", image).stdout)
 
@@ -169,6 +174,10 @@ def base_image(docker: str) -> str:
             tarball = cache / f"rootfs-{SUITE}-{BASE_KEY}.tar"
             if not tarball.exists():
                 _debootstrap(tarball)
+            for stale in cache.glob(f"rootfs-{SUITE}-*.tar"):
+                if stale != tarball:
+                    stale.unlink()
+            previous = image_id(docker, BASE_TAG)
             run(
                 docker,
                 "import",
@@ -183,6 +192,8 @@ def base_image(docker: str) -> str:
                 BASE_TAG,
                 timeout=600,
             )
+            if previous is not None:
+                run(docker, "rmi", previous, check=False)  # another BASE_KEY's base, now untagged
     return BASE_TAG
 
 

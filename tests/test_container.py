@@ -26,7 +26,7 @@ from twilio.rest import Client
 from mockstudio.settings import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
 
 from .conftest import DEMO_FLOW, ROOT
-from .docker_support import base_image, docker_daemon, exclusive, image_exists, image_size, run
+from .docker_support import base_image, docker_daemon, exclusive, image_exists, image_id, image_size, run
 from .helpers import free_port
 
 pytestmark = [
@@ -37,6 +37,8 @@ pytestmark = [
 
 PUBLIC_URL = "http://mockstudio:8080"  # what docker-compose.yml sets MOCKSTUDIO_PUBLIC_URL to
 IMAGE_BUDGET = 120 * 1024 * 1024  # what the image may add to its base (it adds about 80 MiB)
+CACHE_REPOSITORY = "mockstudio-test-cache"
+STAGES = ("build", "final")  # the Dockerfile's build stage, then the whole of it
 
 
 def _unique(prefix: str) -> str:
@@ -55,13 +57,25 @@ def base(docker: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def image(docker: str, base: str) -> Iterator[str]:
-    tag = f"mockstudio-test:{_unique('image')}"
+def image(docker: str, base: str) -> str:
+    """The ID of the image built from this checkout.
+
+    Both stages stay tagged as the next run's build cache; the builds they replace are removed.
+    """
     with exclusive("build"):
-        run(docker, "build", "--build-arg", f"BASE={base}", "--tag", tag, str(ROOT), timeout=1200)
-    yield tag
-    # --no-prune keeps the untagged layers: they are the build cache of the next run.
-    run(docker, "rmi", "--no-prune", tag, check=False)
+        previous = {image_id(docker, f"{CACHE_REPOSITORY}:{stage}") for stage in STAGES}
+        for stage in STAGES:
+            target = ["--target", stage] if stage == "build" else []
+            run(
+                docker, "build", "--build-arg", f"BASE={base}", *target,
+                "--tag", f"{CACHE_REPOSITORY}:{stage}", str(ROOT), timeout=1200,
+            )  # fmt: skip
+        current = {image_id(docker, f"{CACHE_REPOSITORY}:{stage}") for stage in STAGES}
+        for stale in previous - current - {None}:
+            run(docker, "rmi", stale, check=False)  # fails, harmlessly, while a container uses it
+        built = image_id(docker, f"{CACHE_REPOSITORY}:final")
+    assert built is not None
+    return built
 
 
 def test_build_context_holds_only_what_the_image_needs(docker: str, base: str) -> None:
@@ -170,6 +184,11 @@ def test_compose_example_pages_through_the_public_url(docker: str, base: str, im
         ).json()
         assert listed["meta"]["url"].startswith(f"{PUBLIC_URL}/")
         assert {execution["sid"] for execution in listed["executions"]} == set(sids)
+
+        # `docker compose stop`: SIGTERM, the state file closed, status 0.
+        mockstudio = run(*command, "ps", "--quiet", "mockstudio", env=env).stdout.strip()
+        run(*command, "stop", env=env, timeout=120)
+        assert run(docker, "inspect", "--format", "{{.State.ExitCode}}", mockstudio).stdout.strip() == "0"
     finally:
         run(*command, "down", "--volumes", env=env, check=False, timeout=300)
         if image_exists(docker, built):
