@@ -8,8 +8,7 @@ ARG BASE=python:3.12-slim
 # python3 refuses system-wide installs), leaving its build/ and *.egg-info behind in /src; pip and
 # setuptools go too, the server needs neither.
 FROM ${BASE} AS build
-ENV PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY mockstudio ./mockstudio
@@ -32,7 +31,8 @@ WORKDIR /app
 
 # Numeric, so that Kubernetes' runAsNonRoot can check it is not root.
 USER 10001:10001
-# Inside the container listen on every interface; outside, publish the port as you like.
+# Inside the container listen on every interface; outside, publish the port on 127.0.0.1
+# (-p 127.0.0.1:8080:8080) unless MOCKSTUDIO_ADMIN_TOKEN guards the control plane.
 # Behind another host name (e.g. http://mockstudio:8080 in docker-compose) set
 # MOCKSTUDIO_PUBLIC_URL so that `url`, `links` and paging URLs point where clients can reach.
 ENV MOCKSTUDIO_HOST=0.0.0.0 \
