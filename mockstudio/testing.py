@@ -431,11 +431,13 @@ class MockStudioServer:
     def send_conversation_message(
         self, from_: str, to: str, body: str, *, settle: bool = True, **fields: str
     ) -> dict[str, Any]:
-        """A Conversations message (`incomingConversationMessage`), as send_message."""
+        """A Conversations message (`incomingConversationMessage`), as send_message; the
+        result also has the contact's `conversation_sid` and `participant_sid`."""
         return self._inbound("/_mockstudio/conversations", {"From": from_, "To": to, "Body": body, **fields}, settle)
 
     def place_call(self, from_: str, to: str, *, settle: bool = True, **fields: str) -> dict[str, Any]:
-        """An inbound call (`incomingCall`) to the flow bound to `to`, as send_message."""
+        """An inbound call (`incomingCall`) to the flow bound to `to`, as send_message, with
+        the call's SID as `call_sid` (not `message_sid`)."""
         return self._inbound("/_mockstudio/calls", {"From": from_, "To": to, **fields}, settle)
 
     def _inbound(self, path: str, fields: dict[str, str], settle: bool) -> dict[str, Any]:

@@ -9,7 +9,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -33,6 +32,7 @@ from mockstudio.sids import RandomSids
 from mockstudio.studio import AccountState, Studio
 
 from .conftest import DEMO_FLOW, OTHER_ACCOUNT, OTHER_FLOW, ROOT, TEST_FIXTURES, TEST_FLOW
+from .helpers import free_port
 
 START = 1_700_000_000.0
 NUMBER = "+15017122661"  # the flows' own address (From of REST executions)
@@ -644,13 +644,6 @@ def test_a_second_server_on_the_same_file_is_refused(tmp_path: Path) -> None:
 # -- a real server, killed with SIGKILL --------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _environment() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("MOCKSTUDIO_")}
 
@@ -712,7 +705,7 @@ def state_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def port() -> int:
-    return _free_port()
+    return free_port()
 
 
 @pytest.fixture
@@ -832,7 +825,7 @@ def test_kill_9_loses_nothing_acknowledged(servers: list[Server], state_path: Pa
 
 def _start_fails(path: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        _command(path, _free_port()), cwd=ROOT, env=_environment(), capture_output=True, text=True, timeout=60
+        _command(path, free_port()), cwd=ROOT, env=_environment(), capture_output=True, text=True, timeout=60
     )
 
 

@@ -239,7 +239,8 @@ def test_setup_commands_are_what_ci_runs() -> None:
 
 
 def test_health_is_documented_exactly(live: Server) -> None:
-    row = next(line for line in README.read_text(encoding="utf-8").splitlines() if "`GET /_mockstudio/health`" in line)
+    lines = README.read_text(encoding="utf-8").splitlines()
+    row = next(line for line in lines if line.startswith("| `GET /_mockstudio/health`"))
     documented = re.search(r"200 `(\{.*?\})`", row)
     assert documented, row
     answer = httpx.get(f"{live.base_url}/_mockstudio/health", timeout=10)

@@ -143,6 +143,9 @@ def test_initiated_by_is_a_new_request_sid_each_time(account: AccountState) -> N
     second = create(account, to="+2")
     assert first.initiated_by != second.initiated_by
     assert first.sid != second.sid
+    # A request SID of its own: not the execution SID's digits under another prefix.
+    for execution in (first, second):
+        assert execution.initiated_by[2:] != execution.sid[2:]
 
 
 def test_date_created_follows_the_clock_and_truncates(account: AccountState, clock: ManualClock) -> None:

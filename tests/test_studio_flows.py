@@ -59,7 +59,13 @@ INVALID: dict[str, Any] = {
         {"name": "say", "type": "send-message", "transitions": [{"event": "sent"}], "properties": {"body": "again"}},
         {"name": "nobody", "type": "send-message", "transitions": [{"event": "sent"}], "properties": {}},
         {"name": "beam", "type": "teleport", "transitions": [], "properties": {}},
-        {"name": "odd", "type": "send-message", "transitions": [{"event": "bogus"}], "properties": {"body": "x"}},
+        # (`nobody` is reached: a widget nothing leads to need not have its required properties)
+        {
+            "name": "odd",
+            "type": "send-message",
+            "transitions": [{"event": "bogus", "next": "nobody"}],
+            "properties": {"body": "x"},
+        },
     ],
 }
 INVALID_ERRORS = [

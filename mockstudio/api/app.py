@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.datastructures import URLPath
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import Receive, Scope, Send
 
@@ -104,6 +104,7 @@ def create_app(
     for table in (executions.router, steps.router, flows.router, v1.router):
         app.router.routes.extend(edge_route(route, rt) for route in table.routes)
     app.include_router(health.router)
+    app.add_api_route("/", _to_dashboard, methods=["GET"], include_in_schema=False)
     _defer_control_plane(app)
     _install_error_handlers(app)
     app.add_middleware(RequestTarget)
@@ -111,6 +112,11 @@ def create_app(
 
 
 _CONTROL_PREFIX = "/_mockstudio/"
+
+
+async def _to_dashboard() -> Response:
+    """`GET /`: the web dashboard (a person who opens the server's address lands there)."""
+    return RedirectResponse(_CONTROL_PREFIX + "ui/", status_code=307)
 
 
 class _DeferredControlPlane(BaseRoute):
@@ -157,12 +163,14 @@ def load_control_plane(app: FastAPI) -> None:
     deferred = [route for route in routes if isinstance(route, _DeferredControlPlane)]
     if not deferred:
         return
-    from .routes import control, verification
+    from .routes import control, dashboard, verification
 
     for route in deferred:
         routes.remove(route)
     app.include_router(control.router)
     app.include_router(verification.router)
+    app.include_router(dashboard.pages)
+    app.include_router(dashboard.api)
 
 
 def _error(error: TwilioError, request: Request) -> Response:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from ..contexts import build_context
 from ..dates import format_date
 from ..domain.models import Execution, Flow, Step
+from . import render
 
 __all__ = ["ENGAGEMENTS", "EXECUTIONS", "Kind", "context", "execution", "flow", "step", "step_context"]
 
@@ -45,7 +45,7 @@ def flow(f: Flow, base: str) -> dict[str, Any]:
 
 
 def execution(e: Execution, base: str, kind: Kind = EXECUTIONS) -> dict[str, Any]:
-    url = f"{base}/v1/Flows/{e.flow_sid}/{kind}/{e.sid}"
+    url = _url(e, base, kind)
     return {
         "sid": e.sid,
         "account_sid": e.account_sid,
@@ -62,42 +62,17 @@ def execution(e: Execution, base: str, kind: Kind = EXECUTIONS) -> dict[str, Any
     }
 
 
+def _url(e: Execution, base: str, kind: Kind) -> str:
+    return f"{base}/v1/Flows/{e.flow_sid}/{kind}/{e.sid}"
+
+
 def context(e: Execution, value: Any, base: str, kind: Kind = EXECUTIONS) -> dict[str, Any]:
-    return {
-        "account_sid": e.account_sid,
-        "context": value,
-        "flow_sid": e.flow_sid,
-        f"{_noun(kind)}_sid": e.sid,
-        "url": f"{base}/v1/Flows/{e.flow_sid}/{kind}/{e.sid}/Context",
-    }
+    return render.execution_context(e, value, base, url=_url(e, base, kind), owner=f"{_noun(kind)}_sid")
 
 
 def step(s: Step, e: Execution, base: str, kind: Kind = EXECUTIONS) -> dict[str, Any]:
-    url = f"{base}/v1/Flows/{e.flow_sid}/{kind}/{e.sid}/Steps/{s.sid}"
-    return {
-        "sid": s.sid,
-        "account_sid": e.account_sid,
-        "flow_sid": e.flow_sid,
-        f"{_noun(kind)}_sid": e.sid,
-        "parent_step_sid": s.parent_step_sid,
-        "name": s.name,
-        "context": build_context(e, s.widgets, s.variables),
-        "transitioned_from": s.transitioned_from,
-        "transitioned_to": s.transitioned_to,
-        "type": s.type,
-        "date_created": format_date(s.date_created),
-        "date_updated": _date(s.date_updated),
-        "url": url,
-        "links": {"step_context": url + "/Context"},
-    }
+    return render.step(s, e, base, url=_url(e, base, kind), owner=f"{_noun(kind)}_sid")
 
 
 def step_context(s: Step, e: Execution, base: str, kind: Kind = EXECUTIONS) -> dict[str, Any]:
-    return {
-        "account_sid": e.account_sid,
-        "context": build_context(e, s.widgets, s.variables),
-        f"{_noun(kind)}_sid": e.sid,
-        "flow_sid": e.flow_sid,
-        "step_sid": s.sid,
-        "url": f"{base}/v1/Flows/{e.flow_sid}/{kind}/{e.sid}/Steps/{s.sid}/Context",
-    }
+    return render.step_context(s, e, base, url=_url(e, base, kind), owner=f"{_noun(kind)}_sid")

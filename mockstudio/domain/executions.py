@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import jsontext, sids
-from ..contexts import build_context, parent_trigger
+from ..contexts import build_context, parent_trigger, trigger_type
 from ..dates import parse_filter_date
 from ..errors import (
     Conflict,
@@ -163,7 +163,7 @@ class ExecutionOperations(FlowOperations):
                 "execution_sid": parent.sid,
                 "flow_sid": parent.flow_sid,
                 "step_sid": parent_step_sid,
-                "trigger_type": "parent",
+                "trigger_type": trigger_type(parent),
             }
         )
         on_end = self.subflow_on_end(parent)

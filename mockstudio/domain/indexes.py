@@ -76,6 +76,11 @@ class ExecutionIndex:
         """A flow's executions (read only)."""
         return self._by_flow.get(flow_sid, _NO_EXECUTIONS)
 
+    def counts(self, flow_sid: str) -> dict[str, int]:
+        """How many executions a flow has: all, active, ended."""
+        flow = self.of_flow(flow_sid)
+        return {"all": len(flow.all), "active": len(flow.active), "ended": len(flow.ended)}
+
     def active_for_contact(self, flow_sid: str, addresses: tuple[str, str]) -> Execution | None:
         flow = self._by_flow.get(flow_sid)
         return None if flow is None else flow.by_contact.get(addresses)
