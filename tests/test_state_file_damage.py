@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 
 from .conftest import DEMO_FLOW
-from .test_persistence import NUMBER, Server, _free_port, _start_fails, flow_definition, say, trigger, widget
+from .helpers import free_port
+from .test_persistence import NUMBER, Server, _start_fails, flow_definition, say, trigger, widget
 
 resource: Any = None
 if sys.platform == "linux":
@@ -46,7 +47,7 @@ def started(tmp_path: Path) -> Iterator[list[Server]]:
 
 
 def _start(servers: list[Server], path: Path) -> Server:
-    server = Server(path, _free_port())
+    server = Server(path, free_port())
     servers.append(server)
     return server
 
