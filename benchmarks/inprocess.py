@@ -16,6 +16,7 @@ from harness import HERE, HOST, Outcome, Row, child_cwd, clean_env, log, median,
 
 MEMORY_LIMIT = 2.5 * 1024  # bytes: 2.5 KiB
 ENGINE_MINIMUM = 1000.0  # executions/s, create through ended, five-widget flow
+SUBSCRIBER_MINIMUM = 0.97  # create -> ended throughput with one no-op change subscriber / with none
 # A step's context must cost well below one full copy of the context: at most this share
 # of the full context serialized (the same data as Python objects is several times larger).
 STEP_CONTEXT_MAX_SHARE = 0.5
@@ -195,6 +196,40 @@ def engine(n: int = 5_000, rounds: int = 5) -> Outcome:
         ),
     ]
     return Outcome("engine", rows, details)
+
+
+def subscriber(n: int = 5_000, rounds: int = 7) -> Outcome:
+    """Create -> ended throughput of the five-widget flow with one no-op change subscriber,
+    against none, in the same interpreter (interleaved rounds, median of per-round ratios)."""
+    result = _probe("subscriber", "--n", str(n), "--rounds", str(rounds))
+    runs = result["rounds"]
+    details = [f"mockstudio imported from {result['mockstudio']}"]
+    for r in runs:
+        line = (
+            f"round {r['round']} subscribers={r['subscribers']} {r['per_second']:8,.0f} executions/s"
+            f"  changes seen {r['changes_seen']:,}"
+            + (f"  INVALID: {r['bad']} bad, e.g. {r['first_problem']}" if r["bad"] else "")
+        )
+        log("  " + line)
+        details.append(line)
+    none = [r for r in runs if r["subscribers"] == 0]
+    one = [r for r in runs if r["subscribers"] == 1]
+    ratios = [b["per_second"] / a["per_second"] for a, b in zip(none, one, strict=True)]
+    details.append(f"per-round one/none ratios: {', '.join(f'{x:.3f}' for x in ratios)}")
+    invalid = [r for r in runs if r["bad"] or r["steps"] != r["expected_steps"]]
+    invalid += [r for r in one if r["changes_seen"] == 0]  # the subscriber must have been told
+    ratio = median(ratios)
+    rows = [
+        Row(
+            f"E. change feed: create -> ended with one no-op subscriber / none >= {SUBSCRIBER_MINIMUM} "
+            f"(five-widget flow, N={n:,}, median of {rounds})",
+            f"{median([r['per_second'] for r in none]):,.0f} exec/s",
+            f"{median([r['per_second'] for r in one]):,.0f} exec/s",
+            f"{ratio:.3f}x",
+            "INVALID" if invalid else ("pass" if ratio >= SUBSCRIBER_MINIMUM else "FAIL"),
+        )
+    ]
+    return Outcome("subscriber", rows, details)
 
 
 def memory_flow(n: int = 10_000) -> Outcome:

@@ -3,7 +3,7 @@ a fresh interpreter by inprocess.py (which builds the table rows):
 
     python benchmarks/probes.py memory-rss|memory-tracemalloc|reset [--n N] [--reps R]
                                 [--flow demo|inert]
-    python benchmarks/probes.py engine [--n N] [--rounds R]
+    python benchmarks/probes.py engine|subscriber [--n N] [--rounds R]
     python benchmarks/probes.py memory-flow-rss|memory-flow-tracemalloc [--n N] [--flow five|inert]
 
 prints one JSON object on its last line.
@@ -102,17 +102,17 @@ def _breakdown(studio: Studio, flow_sid: str) -> dict[str, dict[str, float]]:
     n = len(mine)
     containers: dict[str, float] = {}
     containers["account.executions"] = sys.getsizeof(account.executions) / n
+    index = account.executions.of_flow(flow.sid)
     for label, keyed in (
-        ("flow.active_by_contact (dict + key tuples)", flow.active_by_contact),
-        ("account.waiting_for_reply (dict + key tuples)", getattr(account, "waiting_for_reply", {})),
+        ("executions by contact (dict + key tuples)", index.by_contact),
+        ("executions waiting for a reply (dict + key tuples)", account.executions.waiting()),
     ):
         containers[label] = (sys.getsizeof(keyed) + sum(sys.getsizeof(k) for k in keyed)) / n
     # Its keys and values are the execution's To and contact SID, counted with its fields.
     containers["account.contacts (dict)"] = sys.getsizeof(account.contacts) / n
     containers["flow SortedIndex lists"] = (
         sum(
-            sys.getsizeof(index._keys) + sys.getsizeof(index._items)
-            for index in (flow.executions, flow.active_executions, flow.ended_executions)
+            sys.getsizeof(index._keys) + sys.getsizeof(index._items) for index in (index.all, index.active, index.ended)
         )
         / n
     )
@@ -244,10 +244,18 @@ def _create(account: AccountState, flow_sid: str, n: int, clock: ManualClock | N
     return created
 
 
-async def _engine_round(kind: str, n: int, warmup: int) -> dict[str, Any]:
-    """A fresh Studio; `warmup` executions run and drained; then N created and drained, timed."""
+async def _engine_round(kind: str, n: int, warmup: int, subscribers: int = 0) -> dict[str, Any]:
+    """A fresh Studio; `warmup` executions run and drained; then N created and drained, timed.
+    `subscribers`: that many no-op subscribers of the change feed."""
     flow_sid = flows.FLOWS[kind]
     studio, account, _ = _engine_studio()
+    seen = [0]
+
+    def no_op(change: object) -> None:
+        seen[0] += 1
+
+    for _ in range(subscribers):
+        studio.changes.subscribe(no_op)
     warm = _create(account, flow_sid, warmup)
     await studio.engine.drain()
     gc.collect()  # also frees the previous round's Studio, outside the timing
@@ -276,7 +284,27 @@ async def _engine_round(kind: str, n: int, warmup: int) -> dict[str, Any]:
         "messages": messages,
         "bad": bad,
         "first_problem": first,
+        "changes_seen": seen[0],
     }
+
+
+def probe_subscriber(n: int, rounds: int, warmup: int = 200) -> dict[str, Any]:
+    """The five-widget flow's create -> ended throughput with one no-op change subscriber
+    and with none, interleaved rounds (after one discarded round of each)."""
+
+    async def main() -> list[dict[str, Any]]:
+        for subscribers in (0, 1):
+            await _engine_round("five", n // 4, warmup, subscribers)
+        results = []
+        for r in range(rounds):
+            for subscribers in (0, 1) if r % 2 == 0 else (1, 0):
+                result = await _engine_round("five", n, warmup, subscribers)
+                result["round"] = r + 1
+                result["subscribers"] = subscribers
+                results.append(result)
+        return results
+
+    return {"mockstudio": mockstudio.__file__, "rounds": asyncio.run(main())}
 
 
 def probe_engine(n: int, rounds: int, warmup: int = 200) -> dict[str, Any]:
@@ -436,7 +464,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
         "kind",
-        choices=["memory-rss", "memory-tracemalloc", "reset", "engine", "memory-flow-rss", "memory-flow-tracemalloc"],
+        choices=[
+            "memory-rss",
+            "memory-tracemalloc",
+            "reset",
+            "engine",
+            "subscriber",
+            "memory-flow-rss",
+            "memory-flow-tracemalloc",
+        ],
     )
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--reps", type=int, default=15)
@@ -445,6 +481,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.kind == "engine":
         result = probe_engine(args.n, args.rounds)
+    elif args.kind == "subscriber":
+        result = probe_subscriber(args.n, args.rounds)
     elif args.kind.startswith("memory-flow"):
         probe = probe_memory_flow_rss if args.kind == "memory-flow-rss" else probe_memory_flow_tracemalloc
         result = probe(args.n, args.flow or "five")

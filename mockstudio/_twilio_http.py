@@ -13,7 +13,7 @@ from twilio.http import HttpClient  # type: ignore[import-untyped]
 from twilio.http.request import Request as TwilioRequest  # type: ignore[import-untyped]
 from twilio.http.response import Response  # type: ignore[import-untyped]
 
-from .testing import _bridge_for
+from ._bridge import bridge_for
 
 __all__ = ["InProcessHttpClient"]
 
@@ -34,7 +34,7 @@ class InProcessHttpClient(HttpClient):  # type: ignore[misc]
 
     def __init__(self, target: Any, *, timeout: float | None = None, logger: logging.Logger = _logger) -> None:
         super().__init__(logger, False, timeout)
-        self._bridge, self._close_target = _bridge_for(target)
+        self._bridge, self._close_target = bridge_for(target)
         self._session = requests.Session()  # prepares requests only: it never connects
 
     def request(

@@ -22,7 +22,7 @@ from .persistence.errors import StateFileError
 from .settings import ENV_PREFIX, Settings, SettingsError, unknown_environment_variables
 
 if TYPE_CHECKING:  # the run/validate machinery loads only for those commands (startup time)
-    from .runflow import WidgetEvent
+    from .runflow import VoiceInput, WidgetEvent
 
 __all__ = ["main"]
 
@@ -56,17 +56,55 @@ def _add_run(commands: Any) -> None:
     run = commands.add_parser(
         "run",
         help="run a flow in the terminal, with no server",
-        description="Run a flow in-process from its incomingRequest trigger, as the REST API would start it, "
-        "and print the path taken, the messages, the final context and the status. Exit status 0 if the "
-        "execution ended, 3 if it is left waiting, 1 if the flow file is unusable.",
-        epilog="While the execution waits for a reply, the next --reply arrives from the contact; with none "
-        "left, the clock jumps to the widget's timeout (or moves by the --advance values, in order, and "
-        "no further). --event WIDGET=EVENT resumes that waiting widget (a gather, a voicemail, ...).",
+        description="Run a flow in-process from one of its trigger's events (a REST API request, or an inbound "
+        "message, call or Conversations message) and print the path taken, the messages, the final context "
+        "and the status. Exit status 0 if the execution ended, 3 if it is left waiting, 1 if the flow file is "
+        "unusable.",
+        epilog="While the execution waits for a reply, the next --reply arrives from the contact; while a voice "
+        "gather waits, the next --press or --say; with none left, the clock jumps to the widget's timeout (or "
+        "moves by the --advance values, in order, and no further). --event WIDGET=EVENT resumes that waiting "
+        "widget (a voicemail, a TwiML redirect, ...).",
     )
     run.add_argument("flow_file", type=Path, metavar="FLOW.json", help="a flow definition, or a fixture file")
-    run.add_argument("--to", required=True, help="the contact's address (the execution's To)")
     run.add_argument(
-        "--from", dest="from_", metavar="FROM", required=True, help="the flow's address (the execution's From)"
+        "--trigger",
+        choices=list(_TRIGGERS),
+        default=None,
+        help="how the execution starts: a REST API request, or an inbound message, call or Conversations "
+        "message from --to to --from (default: rest when the REST trigger leads to a widget, else the "
+        "first trigger event that does)",
+    )
+    run.add_argument(
+        "--body", default="", help="the inbound message (or Conversations message) that starts the execution"
+    )
+    run.add_argument(
+        "--to",
+        default=_CONTACT,
+        help=f"the contact's address (the execution's To; an inbound trigger's From; default {_CONTACT})",
+    )
+    run.add_argument(
+        "--from",
+        dest="from_",
+        metavar="FROM",
+        default=_FLOW_ADDRESS,
+        help=f"the flow's address (the execution's From; an inbound trigger's To; default {_FLOW_ADDRESS})",
+    )
+    run.add_argument(
+        "--press",
+        dest="voice",
+        action="append",
+        default=[],
+        type=_press,
+        metavar="DIGITS",
+        help="the caller's key presses when a voice gather waits (repeatable, in order with --say)",
+    )
+    run.add_argument(
+        "--say",
+        dest="voice",
+        action="append",
+        type=_say,
+        metavar="SPEECH",
+        help="what the caller says when a voice gather waits (repeatable, in order with --press)",
     )
     run.add_argument(
         "--param",
@@ -111,6 +149,27 @@ def _add_run(commands: Any) -> None:
     )
     run.add_argument("--flow", default=None, metavar="SID|NAME", help="which flow of a fixture file to run")
     run.add_argument("--json", action="store_true", help="print one JSON document instead")
+
+
+# (written out, not imported: runflow loads only for its commands; a test checks they agree)
+_TRIGGERS = ("rest", "message", "call", "conversation")
+_CONTACT, _FLOW_ADDRESS = "+15551234567", "+15017122661"
+
+
+def _press(text: str) -> VoiceInput:
+    if not text or any(c not in "0123456789*#" for c in text):
+        raise argparse.ArgumentTypeError(f"expected keys 0-9, * and #, got {text!r}")
+    from .runflow import VoiceInput
+
+    return VoiceInput("keypress", text)
+
+
+def _say(text: str) -> VoiceInput:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected something to say")
+    from .runflow import VoiceInput
+
+    return VoiceInput("speech", text)
 
 
 def _param(text: str) -> tuple[str, Any]:
@@ -235,7 +294,8 @@ def _banner(settings: Settings, app: Any, port: int) -> str:
         lines.append("  --accept-any-flow: unknown well-formed Flow SIDs are created on first use")
     if settings.state_file is not None:
         restored = getattr(studio.store, "restored_executions", 0)
-        lines.append(f"  state file: {settings.state_file} (kept across restarts; {restored} executions restored)")
+        noun = "execution" if restored == 1 else "executions"
+        lines.append(f"  state file: {settings.state_file} (kept across restarts; {restored} {noun} restored)")
     if settings.rate_limit:
         lines.append("  --rate-limit: 20 new REST executions per second per account, then 429/20429")
     if settings.admin_token:
@@ -262,6 +322,7 @@ def tune_gc() -> None:
 def serve(settings: Settings) -> int:
     import uvicorn
 
+    from .api.protocol import HTTP_PROTOCOL
     from .app_factory import build_app
 
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s:     %(message)s")
@@ -274,6 +335,7 @@ def serve(settings: Settings) -> int:
     print(_banner(settings, app, settings.port), flush=True)
     uvicorn.run(
         app,
+        http=HTTP_PROTOCOL,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
@@ -315,6 +377,9 @@ def run(args: argparse.Namespace) -> int:
             advances=args.advances,
             events=args.events,
             http_mode=args.http,
+            trigger=args.trigger,
+            body=args.body,
+            voice=args.voice,
         )
     except RunError as exc:
         print(f"mockstudio run: {exc}", file=sys.stderr)

@@ -15,6 +15,7 @@ __all__ = [
     "ExecutionAlreadyEnded",
     "FlowNotPublished",
     "FlowValidationFailed",
+    "InternalServerError",
     "InvalidPageToken",
     "InvalidParameter",
     "MethodNotAllowed",
@@ -22,6 +23,7 @@ __all__ = [
     "NotFound",
     "NotWaiting",
     "PayloadTooLarge",
+    "StateFileWriteFailed",
     "TwilioError",
     "Unauthorized",
 ]
@@ -166,3 +168,20 @@ class PayloadTooLarge(TwilioError):
 
     def __init__(self, limit: int) -> None:
         super().__init__(f"Request body exceeds the limit of {limit} bytes")
+
+
+class InternalServerError(TwilioError):
+    """500/20500 with the message of Twilio's 20500 ("An internal server error has
+    occurred", https://www.twilio.com/docs/errors/20500): a failure of the server itself,
+    never of the request."""
+
+    status = 500
+    code = 20500
+
+    def __init__(self) -> None:
+        super().__init__("An internal server error has occurred")
+
+
+class StateFileWriteFailed(InternalServerError):
+    """A commit to the state file failed. The operation was undone (the state was rebuilt
+    from the file); its client gets Twilio's 500."""

@@ -3,10 +3,12 @@
 `validate_file` applies Studio's validation (`parse_definition`, studio-flows.md §1.4) to a
 bare flow definition or to every flow of a fixture document, and reports each problem with
 its JSON-pointer path. `run_flow` builds a private Studio (a manual clock starting now, one
-account, the flow published under a fixed SID), creates an `incomingRequest` execution and
-drives it: replies go in through `receive_message` as the contact's inbound messages, waits
-time out by moving the clock, and simulated widgets are resumed with given events. The
-result lists the steps taken, the messages, the final context and where it stopped.
+account, the flow published under a fixed SID), starts an execution from one of the trigger's
+events (a REST request, or an inbound message, call or Conversations message to the flow's
+address) and drives it: replies arrive as the contact's inbound messages, key presses and
+speech resume voice gathers, waits time out by moving the clock, and simulated widgets are
+resumed with given events. The result lists the steps taken, the messages, the final context
+and where it stopped.
 
 Nothing here knows about argparse or HTTP frameworks; `mockstudio.cli` is the front end.
 """
@@ -40,7 +42,10 @@ from .settings import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
 from .sids import RandomSids
 
 __all__ = [
+    "DEFAULT_CONTACT",
+    "DEFAULT_FLOW_ADDRESS",
     "RUN_FLOW_SID",
+    "TRIGGERS",
     "FileReport",
     "Finding",
     "FlowBundle",
@@ -49,8 +54,11 @@ __all__ = [
     "RunMessage",
     "RunResult",
     "RunStep",
+    "TriggerChoice",
+    "VoiceInput",
     "Waiting",
     "WidgetEvent",
+    "choose_trigger",
     "drive_flow",
     "format_result",
     "load_flow_file",
@@ -59,6 +67,16 @@ __all__ = [
 ]
 
 RUN_FLOW_SID = "FW00000000000000000000000000000000"  # the SID a bare definition runs under
+# The README's example numbers: a run needs no --to/--from.
+DEFAULT_CONTACT = "+15551234567"
+DEFAULT_FLOW_ADDRESS = "+15017122661"
+# `--trigger` names and the trigger widget's events they fire.
+TRIGGERS = {
+    "rest": "incomingRequest",
+    "message": "incomingMessage",
+    "call": "incomingCall",
+    "conversation": "incomingConversationMessage",
+}
 MAX_ROUNDS = 10_000  # resumptions before giving up (the engine's own limits stop loops first)
 
 
@@ -187,12 +205,13 @@ class FlowBundle:
     flows: tuple[FlowSeed, ...]
     flow_sid: str
     default_account_sid: str = DEFAULT_ACCOUNT_SID
+    from_fixture: bool = True  # False: a bare definition, run under RUN_FLOW_SID
 
     @classmethod
     def from_definition(cls, definition: dict[str, Any], friendly_name: str = "mockstudio run") -> FlowBundle:
         account = AccountSeed(DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, friendly_name="Default account")
         flow = FlowSeed(RUN_FLOW_SID, account.sid, friendly_name, definition)
-        return cls((account,), (flow,), flow.sid)
+        return cls((account,), (flow,), flow.sid, from_fixture=False)
 
     @property
     def flow(self) -> FlowSeed:
@@ -234,6 +253,55 @@ def load_flow_file(path: Path | str, flow: str | None = None) -> FlowBundle:
 
 
 # -- running ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerChoice:
+    """The trigger event a run fires, why, and whether it leads anywhere."""
+
+    name: str  # a TRIGGERS key: rest, message, call, conversation
+    event: str
+    reason: str  # "chosen with --trigger", or why it is the default
+    leads_to: str | None  # the widget it leads to; None: the execution ends at once
+    wired: tuple[str, ...]  # the TRIGGERS names whose events lead somewhere
+
+
+def choose_trigger(bundle: FlowBundle, name: str | None = None) -> TriggerChoice:
+    """`name`, or by default the REST trigger when it leads somewhere, else the first trigger
+    event (in the trigger widget's order) that does."""
+    definition, _ = parse_definition(bundle.flow.definition)
+    trigger = definition.states[definition.initial_state] if definition is not None else None
+    by_event = {event: key for key, event in TRIGGERS.items()}
+    wired: list[str] = []
+    for transition in trigger.transitions if trigger is not None else ():
+        key = by_event.get(transition.event)
+        if key is not None and transition.next and key not in wired:
+            wired.append(key)
+    if name is not None:
+        reason = "chosen with --trigger"
+    elif "rest" in wired or not wired:
+        name, reason = "rest", "the default" if wired else "the default; no trigger event leads anywhere"
+    else:
+        name, reason = wired[0], "the first trigger event wired to a widget; the REST trigger leads nowhere"
+    event = TRIGGERS[name]
+    chosen = trigger.transition(event) if trigger is not None else None
+    return TriggerChoice(name, event, reason, chosen.next if chosen is not None else None, tuple(wired))
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceInput:
+    """What the caller does when a voice gather waits: presses keys or says something."""
+
+    kind: str  # "keypress" or "speech"
+    value: str
+
+    def outputs(self) -> dict[str, Any]:
+        if self.kind == "keypress":
+            return {"Digits": self.value}
+        return {"SpeechResult": self.value, "Confidence": "0.9"}
+
+    def describe(self) -> str:
+        return f"--press {self.value}" if self.kind == "keypress" else f"--say {self.value!r}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,6 +395,8 @@ class RunResult:
     context: dict[str, Any]
     waiting: Waiting | None
     notes: list[str]
+    trigger: TriggerChoice | None = None
+    flow_name: str | None = None  # the fixture's friendly name; None for a bare definition
 
     @property
     def ended(self) -> bool:
@@ -335,7 +405,9 @@ class RunResult:
     def as_json(self) -> dict[str, Any]:
         return {
             "flow_sid": self.flow_sid,
+            "flow_name": self.flow_name,
             "execution_sid": self.execution_sid,
+            "trigger": self.trigger.event if self.trigger is not None else None,
             "status": self.status,
             "steps": [step.as_json() for step in self.steps],
             "messages": [message.as_json() for message in self.messages],
@@ -394,23 +466,31 @@ def _take_event(events: list[WidgetEvent], widget: str) -> WidgetEvent | None:
 async def drive_flow(
     bundle: FlowBundle,
     *,
-    to: str,
-    from_: str,
+    to: str = DEFAULT_CONTACT,
+    from_: str = DEFAULT_FLOW_ADDRESS,
     parameters: dict[str, Any] | None = None,
     replies: Sequence[str] = (),
     advances: Sequence[float] = (),
     events: Sequence[WidgetEvent] = (),
     http_mode: str = "live",
     start: float | None = None,
+    trigger: str | None = None,
+    body: str = "",
+    voice: Sequence[VoiceInput] = (),
 ) -> RunResult:
-    """Create the execution and drive it until it ends or nothing more can be done.
+    """Start the execution from `trigger` (a TRIGGERS name; see `choose_trigger` for the
+    default) and drive it until it ends or nothing more can be done. `to` is the contact's
+    address and `from_` the flow's, whatever the trigger: a message, call or Conversations
+    message (with `body`) comes from `to` to `from_`.
 
     Each round looks at the parked widget: an `events` entry naming it resumes it; else, if
-    it waits for a reply and `replies` remain, the next one arrives from the contact; else
-    the clock moves by the next of `advances` and due timers fire or, when no `advances`
-    were given at all, straight to the widget's own timeout. Anything else stops the run.
-    Raises RunError (bad `events`) and TwilioError (the execution could not be created)."""
+    it waits for a reply and `replies` remain, the next one arrives from the contact; else, if
+    it is a voice gather and `voice` inputs remain, the next one resumes it; else the clock
+    moves by the next of `advances` and due timers fire or, when no `advances` were given at
+    all, straight to the widget's own timeout. Anything else stops the run. Raises RunError
+    (bad `events`) and TwilioError (the execution could not be created)."""
     _check_events(bundle, events)
+    choice = choose_trigger(bundle, trigger)
     clock = ManualClock(time.time() if start is None else start)
     studio = Studio(
         clock=clock,
@@ -423,10 +503,29 @@ async def drive_flow(
     account = studio.accounts[bundle.flow.account_sid]
     origin = int(clock.now())
     replies_left, advances_left, events_left = deque(replies), deque(advances), list(events)
+    voice_left = deque(voice)
     notes: list[str] = []
+    if choice.leads_to is None:
+        wired = ", ".join(f"--trigger {name}" for name in choice.wired)
+        notes.append(
+            f"the trigger's {choice.event} leads to no widget, so the execution ends at once"
+            + (f"; wired: {wired}" if wired else "; no trigger event is wired to a widget")
+        )
+    conversation = choice.name == "conversation"
     try:
-        raw = json.dumps(parameters) if parameters else None
-        execution = account.create_execution(bundle.flow_sid, to, from_, raw)
+        if choice.name == "rest":
+            raw = json.dumps(parameters) if parameters else None
+            execution = account.create_execution(bundle.flow_sid, to, from_, raw)
+        else:
+            if parameters:
+                notes.append("--param/--parameters are the REST trigger's flow.data: not used by this trigger")
+            account.bind_number(from_, bundle.flow_sid)
+            if choice.name == "message":
+                execution, _, _ = account.receive_message(to, from_, body)
+            elif choice.name == "call":
+                execution, _, _ = account.receive_call(to, from_)
+            else:
+                execution, _, _ = account.receive_conversation_message(to, from_, body)
         await studio.settle()
         for _ in range(MAX_ROUNDS):
             if execution.status != ACTIVE:
@@ -440,13 +539,18 @@ async def drive_flow(
                 with contextlib.suppress(NotWaiting):  # (checked up front: _check_events)
                     account.resume_execution(waiting.execution_sid, item.event, item.outputs)
             elif "incomingMessage" in waiting.events and replies_left:
-                body = replies_left.popleft()
+                reply = replies_left.popleft()
                 target = account.control_execution(waiting.execution_sid)
+                deliver = account.receive_conversation_message if conversation else account.receive_message
                 try:
-                    account.receive_message(target.contact_channel_address, target.flow_channel_address, body)
+                    deliver(target.contact_channel_address, target.flow_channel_address, reply)
                 except TwilioError as exc:  # not expected: the widget registered its wait
-                    notes.append(f"reply {body!r} could not be delivered: {exc}")
+                    notes.append(f"reply {reply!r} could not be delivered: {exc}")
                     break
+            elif voice_left and voice_left[0].kind in waiting.events:
+                said = voice_left.popleft()
+                with contextlib.suppress(NotWaiting):
+                    account.resume_execution(waiting.execution_sid, said.kind, said.outputs())
             elif advances_left:
                 studio.move_clock(advance=advances_left.popleft())
             elif not advances and waiting.timeout_event is not None and waiting.due is not None:
@@ -458,7 +562,12 @@ async def drive_flow(
             notes.append(f"stopped after {MAX_ROUNDS} resumptions")
     finally:
         await studio.aclose()
-    return _result(account, execution, origin, clock.now(), notes, replies_left, advances_left, events_left)
+    if voice_left:
+        notes.append(f"unused: {', '.join(v.describe() for v in voice_left)}")
+    result = _result(account, execution, origin, clock.now(), notes, replies_left, advances_left, events_left)
+    result.trigger = choice
+    result.flow_name = bundle.flow.friendly_name if bundle.from_fixture else None
+    return result
 
 
 def _result(
@@ -522,14 +631,17 @@ def _result(
 def run_flow(
     bundle: FlowBundle,
     *,
-    to: str,
-    from_: str,
+    to: str = DEFAULT_CONTACT,
+    from_: str = DEFAULT_FLOW_ADDRESS,
     parameters: dict[str, Any] | None = None,
     replies: Sequence[str] = (),
     advances: Sequence[float] = (),
     events: Sequence[WidgetEvent] = (),
     http_mode: str = "live",
     start: float | None = None,
+    trigger: str | None = None,
+    body: str = "",
+    voice: Sequence[VoiceInput] = (),
 ) -> RunResult:
     """`drive_flow` on a fresh event loop (not from inside a running one)."""
     return asyncio.run(
@@ -543,13 +655,23 @@ def run_flow(
             events=events,
             http_mode=http_mode,
             start=start,
+            trigger=trigger,
+            body=body,
+            voice=voice,
         )
     )
 
 
 def format_result(result: RunResult) -> str:
     """The human-readable report: path, messages, final context, status."""
-    lines = [f"Flow {result.flow_sid}, execution {result.execution_sid}", "", "Path:"]
+    if result.flow_name is not None:
+        flow = f"Flow {result.flow_sid} ({result.flow_name})"
+    else:
+        flow = f"Flow {result.flow_sid} (a bare definition: a stand-in SID)"
+    lines = [f"{flow}, execution {result.execution_sid}"]
+    if result.trigger is not None:
+        lines.append(f"Trigger: {result.trigger.event} (--trigger {result.trigger.name}, {result.trigger.reason})")
+    lines += ["", "Path:"]
     root = result.execution_sid
     width = max((len(step.event) for step in result.steps), default=0)
     for step in result.steps:

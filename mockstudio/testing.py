@@ -30,10 +30,9 @@ import datetime as dt
 import json
 import os
 import socket
-import threading
 import time
 import weakref
-from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from pathlib import Path
 from types import TracebackType
@@ -43,7 +42,18 @@ import httpx
 import uvicorn
 
 from . import sids
+from ._bridge import (
+    REQUEST_TIMEOUT,
+    START_TIMEOUT,
+    STOP_TIMEOUT,
+    AppBridge,
+    BridgeTransport,
+    EventLoopThread,
+    Lifespan,
+    running,
+)
 from .api import create_app
+from .api.protocol import HTTP_PROTOCOL
 from .app_factory import app_options, build_studio
 from .clock import Clock, ManualClock, VirtualClock
 from .domain.accounts import FlowSeed, Studio
@@ -70,11 +80,8 @@ __all__ = [
 IN_PROCESS_URL = "http://mockstudio.local"
 
 _T = TypeVar("_T")
-_START_TIMEOUT = 10.0
-_STOP_TIMEOUT = 10.0
 _RESET_DRAIN_SECONDS = 5.0  # running flows get this long to settle before a reset cancels them
 _SETTLE_LIMIT = 120.0  # the settle endpoint's longest wait per request
-_REQUEST_TIMEOUT = 60.0  # an in-process request that takes longer has hung
 
 
 def __getattr__(name: str) -> Any:
@@ -110,187 +117,6 @@ class MockStudioError(Exception):
     @classmethod
     def from_twilio_error(cls, error: TwilioError) -> MockStudioError:
         return cls(error.status, error.code, error.message, error.details)
-
-
-# -- the event loop, the lifespan and the in-process bridge ------------------------------------
-
-
-class _EventLoopThread:
-    """An asyncio event loop running in a daemon thread; other threads hand it work."""
-
-    def __init__(self, name: str) -> None:
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        try:
-            self.loop.run_forever()
-        finally:
-            try:
-                pending = asyncio.all_tasks(self.loop)
-                for task in pending:
-                    task.cancel()
-                if pending:
-                    self.loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-                self.loop.run_until_complete(self.loop.shutdown_asyncgens())
-            finally:
-                self.loop.close()
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def is_alive(self) -> bool:
-        return self._thread.is_alive()
-
-    def submit(self, coro: Coroutine[Any, Any, _T]) -> Future[_T]:
-        if threading.current_thread() is self._thread:
-            coro.close()
-            raise RuntimeError("called from mockstudio's own event loop: this would deadlock")
-        return asyncio.run_coroutine_threadsafe(coro, self.loop)
-
-    def run(self, coro: Coroutine[Any, Any, _T], timeout: float | None = None) -> _T:
-        """Run `coro` on the loop and wait for its result (TimeoutError after `timeout`)."""
-        future = self.submit(coro)
-        try:
-            return future.result(timeout)
-        except TimeoutError:
-            future.cancel()
-            raise TimeoutError(f"mockstudio did not answer within {timeout} s") from None
-
-    def call(self, function: Callable[[], _T], timeout: float | None = _REQUEST_TIMEOUT) -> _T:
-        """Run a plain function on the loop, where it has the state to itself."""
-
-        async def call() -> _T:
-            return function()
-
-        return self.run(call(), timeout)
-
-    def stop(self) -> None:
-        if not self.loop.is_closed() and self._thread.is_alive():
-            self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(_STOP_TIMEOUT)
-
-
-class _Lifespan:
-    """Drives an ASGI app's lifespan protocol, as uvicorn does at startup and shutdown (for
-    a handle that runs the app without a server)."""
-
-    def __init__(self, app: Any) -> None:
-        self._app = app
-        self._task: asyncio.Task[None] | None = None
-        self._receive: asyncio.Queue[dict[str, Any]] | None = None
-        self._send: asyncio.Queue[dict[str, Any]] | None = None
-
-    async def startup(self) -> None:
-        self._receive, self._send = asyncio.Queue(), asyncio.Queue()
-        scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": {}}
-        self._task = asyncio.get_running_loop().create_task(self._app(scope, self._receive.get, self._send.put))
-        await self._receive.put({"type": "lifespan.startup"})
-        await self._expect("lifespan.startup.complete")
-
-    async def shutdown(self) -> None:
-        if self._task is None or self._receive is None or self._task.done():
-            return
-        await self._receive.put({"type": "lifespan.shutdown"})
-        await self._expect("lifespan.shutdown.complete")
-        await self._task
-
-    async def _expect(self, wanted: str) -> None:
-        assert self._task is not None and self._send is not None
-        getter = asyncio.ensure_future(self._send.get())
-        done, _ = await asyncio.wait({getter, self._task}, return_when=asyncio.FIRST_COMPLETED)
-        if getter in done:
-            message = getter.result()
-            if message["type"] != wanted:
-                raise RuntimeError(f"mockstudio app lifespan: {message.get('message') or message['type']}")
-            return
-        getter.cancel()
-        self._task.result()  # the app's own exception, if it raised one
-        raise RuntimeError(f"mockstudio app lifespan ended before {wanted}")
-
-
-class _AppBridge:
-    """Hands HTTP requests to an ASGI app on the event loop it runs on: no sockets, any host
-    name (so the absolute `next_page_url`s the app renders come back here)."""
-
-    def __init__(self, app: Any, loop: _EventLoopThread) -> None:
-        # Errors become the app's own 500 response, as over HTTP, rather than exceptions.
-        self._asgi = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        self._loop = loop
-
-    def send(
-        self,
-        method: str,
-        url: str,
-        headers: Sequence[tuple[str, str]],
-        body: bytes,
-        timeout: float | None = None,
-    ) -> tuple[int, list[tuple[str, str]], bytes]:
-        """(status, headers, body) of the app's response."""
-        return self._loop.run(self._send(method, url, headers, body), timeout or _REQUEST_TIMEOUT)
-
-    async def _send(
-        self, method: str, url: str, headers: Sequence[tuple[str, str]], body: bytes
-    ) -> tuple[int, list[tuple[str, str]], bytes]:
-        request = httpx.Request(method, url, headers=list(headers), content=body)
-        response = await self._asgi.handle_async_request(request)
-        content = await response.aread()
-        return response.status_code, response.headers.multi_items(), content
-
-
-class _BridgeTransport(httpx.BaseTransport):
-    """An httpx transport over an _AppBridge."""
-
-    def __init__(self, bridge: _AppBridge) -> None:
-        self._bridge = bridge
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        timeout = request.extensions.get("timeout", {}).get("read")
-        status, headers, content = self._bridge.send(
-            request.method, str(request.url), request.headers.multi_items(), request.read(), timeout
-        )
-        return httpx.Response(status, headers=headers, content=content, request=request)
-
-
-class _StandaloneApp:
-    """An ASGI app that no handle runs: its own loop thread and lifespan, for
-    `InProcessHttpClient(app)`."""
-
-    def __init__(self, app: Any) -> None:
-        self._loop = _EventLoopThread("mockstudio-in-process")
-        self._lifespan = _Lifespan(app)
-        self.bridge = _AppBridge(app, self._loop)
-        self._loop.start()
-        try:
-            self._loop.run(self._lifespan.startup(), _START_TIMEOUT)
-        except BaseException:
-            self._loop.stop()
-            raise
-
-    def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self._loop.run(self._lifespan.shutdown(), _STOP_TIMEOUT)
-        self._loop.stop()
-
-
-# Apps a started handle runs, so an in-process client for one shares its loop (a second
-# lifespan over the same state would take the engine over to another loop).
-_running: weakref.WeakKeyDictionary[Any, _AppBridge] = weakref.WeakKeyDictionary()
-
-
-def _bridge_for(target: Any) -> tuple[_AppBridge, Callable[[], None] | None]:
-    """The bridge to `target` (a MockStudioServer, or an ASGI app), and how to close it if
-    it was started for the caller."""
-    if isinstance(target, MockStudioServer):
-        return target._require_bridge(), None
-    bridge = _running.get(target)
-    if bridge is not None:
-        return bridge, None
-    if not callable(target):
-        raise TypeError(f"expected a MockStudioServer or an ASGI app, not {type(target).__name__}")
-    standalone = _StandaloneApp(target)
-    return standalone.bridge, standalone.close
 
 
 # -- the handle ----------------------------------------------------------------------------------
@@ -366,11 +192,13 @@ class MockStudioServer:
             self._socket = _listening_socket(host)
             self.port = self._socket.getsockname()[1]
             self._server = uvicorn.Server(
-                uvicorn.Config(self.app, host=host, port=self.port, log_level="warning", access_log=False)
+                uvicorn.Config(
+                    self.app, http=HTTP_PROTOCOL, host=host, port=self.port, log_level="warning", access_log=False
+                )
             )
-        self._loop: _EventLoopThread | None = None
-        self._bridge: _AppBridge | None = None
-        self._lifespan: _Lifespan | None = None
+        self._loop: EventLoopThread | None = None
+        self._bridge: AppBridge | None = None
+        self._lifespan: Lifespan | None = None
         self._serving: Future[None] | None = None
         self._control: httpx.Client | None = None
         self._stopped = False
@@ -403,17 +231,17 @@ class MockStudioServer:
             return self
         if self._stopped:
             raise RuntimeError("a stopped MockStudioServer cannot be started again; make a new one")
-        loop = self._loop = _EventLoopThread("mockstudio")
+        loop = self._loop = EventLoopThread("mockstudio")
         loop.start()
-        self._bridge = _AppBridge(self.app, loop)
+        self._bridge = AppBridge(self.app, loop)
         try:
             if self._server is None:
-                self._lifespan = _Lifespan(self.app)
-                loop.run(self._lifespan.startup(), _START_TIMEOUT)
+                self._lifespan = Lifespan(self.app)
+                loop.run(self._lifespan.startup(), START_TIMEOUT)
             else:
                 assert self._socket is not None
                 self._serving = loop.submit(self._server.serve(sockets=[self._socket]))
-                deadline = time.monotonic() + _START_TIMEOUT
+                deadline = time.monotonic() + START_TIMEOUT
                 while not self._server.started:
                     if self._serving.done():
                         self._serving.result()
@@ -423,13 +251,13 @@ class MockStudioServer:
         except BaseException:
             self.stop()
             raise
-        _running[self.app] = self._bridge
+        running[self.app] = self._bridge
         self._control = httpx.Client(
-            transport=_BridgeTransport(self._bridge),
+            transport=BridgeTransport(self._bridge),
             base_url=self.base_url,
             auth=(self.account_sid, self.auth_token),
             headers=self._admin_headers(),
-            timeout=_REQUEST_TIMEOUT,
+            timeout=REQUEST_TIMEOUT,
         )
         return self
 
@@ -440,7 +268,7 @@ class MockStudioServer:
         try:
             if loop is None:
                 return
-            _running.pop(self.app, None)
+            running.pop(self.app, None)
             if self._control is not None:
                 self._control.close()
             for http_client in list(self._http_clients):
@@ -448,11 +276,11 @@ class MockStudioServer:
                     _close_http_client(http_client)
             if self._lifespan is not None:
                 with contextlib.suppress(Exception):
-                    loop.run(self._lifespan.shutdown(), _STOP_TIMEOUT)
+                    loop.run(self._lifespan.shutdown(), STOP_TIMEOUT)
             if self._server is not None and self._serving is not None:
                 self._server.should_exit = True
                 with contextlib.suppress(BaseException):
-                    self._serving.result(_STOP_TIMEOUT)
+                    self._serving.result(STOP_TIMEOUT)
             loop.stop()
         finally:
             if self._socket is not None:
@@ -471,12 +299,12 @@ class MockStudioServer:
         token = getattr(self.settings, "admin_token", None)
         return {"X-Mockstudio-Admin-Token": token} if token else {}
 
-    def _require_loop(self) -> _EventLoopThread:
+    def _require_loop(self) -> EventLoopThread:
         if self._loop is None:
             raise RuntimeError("the MockStudioServer is not running: start() it or use it as a context manager")
         return self._loop
 
-    def _require_bridge(self) -> _AppBridge:
+    def require_bridge(self) -> AppBridge:
         self._require_loop()
         assert self._bridge is not None
         return self._bridge
@@ -491,11 +319,11 @@ class MockStudioServer:
         if self._loop is None:
             self._reset_now()
             return
-        self._loop.run(self._reset(), _RESET_DRAIN_SECONDS + _REQUEST_TIMEOUT)
+        self._loop.run(self._reset(), _RESET_DRAIN_SECONDS + REQUEST_TIMEOUT)
 
     async def _reset(self) -> None:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.studio.engine.drain(), _RESET_DRAIN_SECONDS)
+            await asyncio.wait_for(self.studio.settle(), _RESET_DRAIN_SECONDS)
         self._reset_now()
 
     def _reset_now(self) -> None:
@@ -564,7 +392,7 @@ class MockStudioServer:
             params={k: v for k, v in (params or {}).items() if v is not None},
             data={k: v for k, v in (data or {}).items() if v is not None} or None,
             json=json_body,
-            timeout=timeout if timeout is not None else _REQUEST_TIMEOUT,
+            timeout=timeout if timeout is not None else REQUEST_TIMEOUT,
         )
         if response.status_code >= 400:
             raise MockStudioError.from_response(response)
@@ -604,11 +432,13 @@ class MockStudioServer:
     def send_conversation_message(
         self, from_: str, to: str, body: str, *, settle: bool = True, **fields: str
     ) -> dict[str, Any]:
-        """A Conversations message (`incomingConversationMessage`), as send_message."""
+        """A Conversations message (`incomingConversationMessage`), as send_message; the
+        result also has the contact's `conversation_sid` and `participant_sid`."""
         return self._inbound("/_mockstudio/conversations", {"From": from_, "To": to, "Body": body, **fields}, settle)
 
     def place_call(self, from_: str, to: str, *, settle: bool = True, **fields: str) -> dict[str, Any]:
-        """An inbound call (`incomingCall`) to the flow bound to `to`, as send_message."""
+        """An inbound call (`incomingCall`) to the flow bound to `to`, as send_message, with
+        the call's SID as `call_sid` (not `message_sid`)."""
         return self._inbound("/_mockstudio/calls", {"From": from_, "To": to, **fields}, settle)
 
     def _inbound(self, path: str, fields: dict[str, str], settle: bool) -> dict[str, Any]:
@@ -751,11 +581,11 @@ class MockStudioServer:
         if in_process is None:
             in_process = self.in_process
         if in_process:
-            kwargs.setdefault("transport", _BridgeTransport(self._require_bridge()))
+            kwargs.setdefault("transport", BridgeTransport(self.require_bridge()))
         if auth:
             kwargs.setdefault("auth", (self.account_sid, self.auth_token))
             kwargs["headers"] = {**self._admin_headers(), **dict(kwargs.get("headers") or {})}
-        kwargs.setdefault("timeout", _REQUEST_TIMEOUT)
+        kwargs.setdefault("timeout", REQUEST_TIMEOUT)
         return httpx.Client(base_url=self.base_url, **kwargs)
 
 

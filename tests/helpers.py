@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 from typing import Any
 
 import httpx
@@ -97,3 +98,11 @@ def rest_trigger(first: str | None) -> dict[str, Any]:
         ],
         "properties": {"offset": {"x": 0, "y": 0}},
     }
+
+
+def free_port() -> int:
+    """A TCP port free on the loopback interface just now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port

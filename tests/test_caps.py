@@ -75,7 +75,7 @@ def test_the_oldest_ended_executions_are_dropped_from_every_index() -> None:
     # Active executions are never dropped, however many end.
     assert sids_of(account, WAITING) == [e.sid for e in reversed(waiting)]
     assert all(account.fetch_execution(WAITING, e.sid) is e for e in waiting)
-    assert list(account.ended_order) == [e.sid for e in kept]
+    assert [e.sid for e in account.executions.ended_in_order()] == [e.sid for e in kept]
 
 
 def test_ended_means_in_the_order_they_ended_across_flows() -> None:
@@ -86,7 +86,7 @@ def test_ended_means_in_the_order_they_ended_across_flows() -> None:
     # Ending the older waiting execution now makes it the newest ended one.
     account.update_execution(WAITING, first_waiting.sid, ENDED)
     other = run(account, OTHER_INERT, 1)
-    assert [e.sid for e in account.ended_order.values()] == [inert[1].sid, first_waiting.sid, other[0].sid]
+    assert [e.sid for e in account.executions.ended_in_order()] == [inert[1].sid, first_waiting.sid, other[0].sid]
     assert sids_of(account, INERT) == [inert[1].sid]
     assert sids_of(account, WAITING) == [second_waiting.sid, first_waiting.sid]
     assert sids_of(account, WAITING, ACTIVE) == [second_waiting.sid]
@@ -106,13 +106,13 @@ def test_large_limits_drop_in_batches_of_one_percent() -> None:
     studio = make_studio(ended_execution_limit=200)
     account = studio.accounts[AC1]
     executions = run(account, INERT, 200)
-    assert len(account.ended_order) == 200
+    assert len(account.executions.ended_in_order()) == 200
     run(account, INERT, 1, "+1666")
     # 201 > 200: down to 99% of the limit at once (3 dropped), then room for 2 more.
-    assert len(account.ended_order) == 198
+    assert len(account.executions.ended_in_order()) == 198
     assert [e.sid for e in executions[:3]] == [e.sid for e in executions[:3] if e.sid not in account.executions]
     run(account, INERT, 2, "+1777")
-    assert len(account.ended_order) == 200
+    assert len(account.executions.ended_in_order()) == 200
     assert len(sids_of(account, INERT)) == 200
 
 
@@ -127,7 +127,7 @@ def test_reset_forgets_the_order() -> None:
     studio = make_studio(ended_execution_limit=3)
     run(studio.accounts[AC1], INERT, 3)
     studio.reset()
-    assert studio.accounts[AC1].ended_order == {}
+    assert studio.accounts[AC1].executions.ended_in_order() == []
 
 
 # -- contacts -----------------------------------------------------------------------------------

@@ -13,12 +13,17 @@ import pytest
 
 from mockstudio.cli import main as cli_main
 from mockstudio.runflow import (
+    DEFAULT_CONTACT,
+    DEFAULT_FLOW_ADDRESS,
     RUN_FLOW_SID,
+    TRIGGERS,
     FlowBundle,
     FlowFileError,
     RunError,
+    VoiceInput,
     WidgetEvent,
     _duration,
+    choose_trigger,
     load_flow_file,
     run_flow,
     validate_file,
@@ -126,8 +131,10 @@ def test_validate_valid_flow(tmp_path: Path) -> None:
 
 
 def test_validate_reports_each_problem_with_its_pointer(tmp_path: Path) -> None:
+    wired = trigger("x")
+    wired["transitions"][0]["next"] = "a"  # (a widget nothing leads to need not have its properties)
     bad = flow(
-        trigger("x"),
+        wired,
         {"name": "a", "type": "send-message", "transitions": [{"event": "bogus"}], "properties": {}},
     )
     path = write(tmp_path, "bad.json", bad)
@@ -216,7 +223,9 @@ def test_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     path = str(write(tmp_path, "greeting.json", GREETING))
     assert mockstudio("validate").returncode == 2  # once as a real process; argparse's exit is the same in-process
     for argv in (
-        ["run", path, "--from", FROM],  # --to is required
+        ["run", path, "--trigger", "sms"],
+        ["run", path, "--press", "one"],
+        ["run", path, "--say", " "],
         ["run", path, "--to", TO, "--from", FROM, "--param", "novalue"],
         ["run", path, "--to", TO, "--from", FROM, "--parameters", "[1]"],
         ["run", path, "--to", TO, "--from", FROM, "--advance", "soon"],
@@ -519,3 +528,179 @@ def test_durations_read_naturally() -> None:
         "1d",
         "1d1h1m1s",
     ]
+
+
+# -- triggers other than REST ------------------------------------------------------------------
+
+
+def inbound_trigger(**wired: str) -> dict[str, Any]:
+    """A trigger listing every event as an export does; `message=`, `call=`, ... wire them."""
+    events = {"message": "incomingMessage", "call": "incomingCall", "conversation": "incomingConversationMessage"}
+    transitions = [{"event": event, **({"next": wired[k]} if k in wired else {})} for k, event in events.items()]
+    transitions += [{"event": "incomingRequest", **({"next": wired["rest"]} if "rest" in wired else {})}]
+    return {"name": "Trigger", "type": "trigger", "transitions": transitions, "properties": {}}
+
+
+def gather(name: str, pressed: str, spoken: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "type": "gather-input-on-call",
+        "transitions": [
+            {"event": "keypress", "next": pressed},
+            {"event": "speech", "next": spoken},
+            {"event": "timeout"},
+        ],
+        "properties": {"timeout": 5, "say": "Press 1 or say billing"},
+    }
+
+
+# An SMS bot: echoes the first message, asks once more.
+SMS_BOT = flow(
+    inbound_trigger(message="echo", conversation="echo"),
+    send("echo", "You said {{trigger.message.Body}}{{trigger.conversation.Body}}", "ask"),
+    ask("ask", "Anything else?", "bye", None),
+    send("bye", "Got {{widgets.ask.inbound.Body}} in {{widgets.ask.inbound.ConversationSid}}"),
+)
+# An IVR: two menus, one answered by keys, the next by speech.
+IVR = flow(
+    inbound_trigger(call="menu"),
+    gather("menu", "second", "second"),
+    gather("second", "keys", "spoken"),
+    send("keys", "keys {{widgets.menu.Digits}} then {{widgets.second.Digits}}"),
+    send("spoken", "keys {{widgets.menu.Digits}} then said {{widgets.second.SpeechResult}}"),
+)
+
+
+def test_the_default_trigger_is_rest_when_wired_else_the_first_wired_event() -> None:
+    assert choose_trigger(FlowBundle.from_definition(GREETING)).name == "rest"
+    sms = choose_trigger(FlowBundle.from_definition(SMS_BOT))
+    assert (sms.name, sms.event, sms.leads_to, sms.wired) == (
+        "message",
+        "incomingMessage",
+        "echo",
+        ("message", "conversation"),
+    )
+    assert "REST trigger leads nowhere" in sms.reason
+    both = flow(inbound_trigger(call="hello", rest="hello"), send("hello", "hi"))
+    assert choose_trigger(FlowBundle.from_definition(both)).name == "rest"
+    chosen = choose_trigger(FlowBundle.from_definition(both), "call")
+    assert (chosen.name, chosen.reason) == ("call", "chosen with --trigger")
+    nothing = choose_trigger(FlowBundle.from_definition(flow(inbound_trigger())))
+    assert (nothing.name, nothing.leads_to, nothing.wired) == ("rest", None, ())
+
+
+def test_a_message_starts_the_flow_and_replies_follow() -> None:
+    result = run(SMS_BOT, body="hello", replies=["no"])
+    assert result.trigger is not None and result.trigger.event == "incomingMessage"
+    assert path_of(result)[0] == ("incomingMessage", "Trigger", "echo")
+    assert [(m.direction, m.from_, m.to, m.body) for m in result.messages] == [
+        ("inbound", TO, FROM, "hello"),
+        ("outbound", FROM, TO, "You said hello"),
+        ("outbound", FROM, TO, "Anything else?"),
+        ("inbound", TO, FROM, "no"),
+        ("outbound", FROM, TO, "Got no in "),
+    ]
+    assert result.context["trigger"]["message"]["Body"] == "hello"
+    assert result.ended and result.notes == []
+
+
+def test_a_conversation_keeps_its_sid_through_the_replies() -> None:
+    result = run(SMS_BOT, trigger="conversation", body="hello", replies=["no"])
+    conversation = result.context["trigger"]["conversation"]["ConversationSid"]
+    assert conversation.startswith("CH")
+    assert result.messages[-1].body == f"Got no in {conversation}"
+
+
+def test_presses_and_speech_answer_the_gathers_in_order() -> None:
+    pressed = run(IVR, voice=[VoiceInput("keypress", "1"), VoiceInput("keypress", "42")])
+    assert pressed.trigger is not None and pressed.trigger.name == "call"
+    assert [m.body for m in pressed.messages] == ["keys 1 then 42"]
+    spoken = run(IVR, voice=[VoiceInput("keypress", "1"), VoiceInput("speech", "billing")])
+    assert [m.body for m in spoken.messages] == ["keys 1 then said billing"]
+    assert path_of(spoken)[2] == ("speech", "second", "spoken")
+    # Nothing pressed: the gather times out; an input nobody asked for is reported.
+    extra = run(SMS_BOT, body="hi", replies=["no"], voice=[VoiceInput("keypress", "9")])
+    assert extra.notes == ["unused: --press 9"]
+
+
+def test_a_trigger_that_leads_nowhere_is_said_plainly() -> None:
+    result = run(SMS_BOT, trigger="rest", parameters={"x": 1})
+    assert path_of(result) == [("incomingRequest", "Trigger", "Ended")]
+    assert result.notes == [
+        "the trigger's incomingRequest leads to no widget, so the execution ends at once; "
+        "wired: --trigger message, --trigger conversation"
+    ]
+    params = run(SMS_BOT, body="x", parameters={"x": 1}, replies=["y"])
+    assert "--param/--parameters are the REST trigger's flow.data: not used by this trigger" in params.notes
+
+
+def test_cli_runs_an_ivr_from_a_call_with_default_numbers(tmp_path: Path) -> None:
+    path = write(tmp_path, "ivr.json", IVR)
+    done = mockstudio("run", path, "--press", "1", "--say", "billing")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith(f"Flow {RUN_FLOW_SID} (a bare definition")
+    assert lines[1] == "Trigger: incomingCall (--trigger call, the first trigger event wired to a widget; " \
+        "the REST trigger leads nowhere)"  # fmt: skip
+    assert f"outbound  {FROM} -> {TO}: keys 1 then said billing" in done.stdout
+    bad = mockstudio("run", path, "--press", "1x")
+    assert bad.returncode == 2 and "expected keys 0-9, * and #" in bad.stderr
+
+
+def test_cli_message_trigger_and_a_trigger_leading_nowhere(tmp_path: Path) -> None:
+    path = write(tmp_path, "bot.json", SMS_BOT)
+    done = mockstudio("run", path, "--body", "hello", "--reply", "no", "--to", "+15550001111")
+    assert done.returncode == 0, done.stderr
+    assert "inbound   +15550001111 -> +15017122661: hello" in done.stdout
+    nowhere = mockstudio("run", path, "--trigger", "rest")
+    assert nowhere.returncode == 0, nowhere.stderr
+    assert "Note: the trigger's incomingRequest leads to no widget" in nowhere.stdout
+
+
+def test_cli_names_a_fixture_flow_by_its_sid_and_name() -> None:
+    done = mockstudio(
+        "run", "fixtures/example.json", "--flow", "Appointment reminder", "--param", "name=Zeke", "--reply", "C"
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Flow FW10000000000000000000000000000001 (Appointment reminder), execution FN")
+    report = json.loads(mockstudio("run", "fixtures/example.json", "--flow", "Appointment reminder", "--json").stdout)
+    assert (report["flow_sid"], report["flow_name"], report["trigger"]) == (
+        "FW10000000000000000000000000000001",
+        "Appointment reminder",
+        "incomingRequest",
+    )
+
+
+def test_the_cli_agrees_with_runflow() -> None:
+    from mockstudio import cli
+
+    assert tuple(TRIGGERS) == cli._TRIGGERS
+    assert (cli._CONTACT, cli._FLOW_ADDRESS) == (DEFAULT_CONTACT, DEFAULT_FLOW_ADDRESS)
+
+
+@pytest.mark.skipif(not real_flows(), reason="the real flows in ../shared/reference/flows are absent")
+@pytest.mark.parametrize("path", real_flows(), ids=lambda p: p.name.split("__")[0])
+def test_real_flows_start_where_they_are_wired(path: Path) -> None:
+    # Most real flows start from a message, call or conversation: by default they run.
+    done = mockstudio("run", path, "--http", "off", "--body", "hi", "--press", "1")
+    assert done.returncode in (0, 3), done.stderr
+    first = done.stdout.split("Path:\n")[1].splitlines()[0]
+    if path.name.startswith("subflow-child"):  # only incomingParent: nothing to start it from here
+        assert first.endswith("Trigger -> Ended") and "no trigger event is wired" in done.stdout
+    else:
+        assert not first.endswith("-> Ended"), done.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "last_step"),
+    [
+        (["--trigger", "call", "--press", "1"], "sent             pay_link -> Ended"),
+        (["--trigger", "call", "--say", "support"], "callComplete     to_agent -> Ended"),
+        (["--body", "hi", "--reply", "billing"], "sent             pay_link -> Ended"),
+    ],
+)
+def test_the_support_line_fixture_runs_as_the_readme_shows(args: list[str], last_step: str) -> None:
+    done = mockstudio("run", "fixtures/definitions/support-line.json", *args)
+    assert done.returncode == 0, done.stderr
+    path = done.stdout.split("Path:\n")[1].split("\n\n")[0].splitlines()
+    assert path[-1].split() == last_step.split()

@@ -469,6 +469,41 @@ def test_test_users(http: httpx.Client, live: MockStudioServer) -> None:
     assert_twilio_error(http.post(f"/v2/Flows/{UNKNOWN_FLOW}/TestUsers", data={"TestUsers": "a"}), 404, 20404)
 
 
+def _both_triggers(body: str) -> dict[str, Any]:
+    """`definition(body)` with the inbound-message event wired to the same widget."""
+    flow = definition(body)
+    flow["states"][0]["transitions"][0] = {"event": "incomingMessage", "next": "ask"}
+    return flow
+
+
+def test_test_users_run_the_latest_revision_draft_included(http: httpx.Client, live: MockStudioServer) -> None:
+    """A contact in TestUsers runs the newest revision, draft or not, whether the execution
+    is started by the REST API or by the contact's message; everyone else runs the newest
+    published one, and `flow_version` says which ran."""
+    tester, other, number = "+15551239001", "+15551239002", "+15005550099"
+    sid = create_flow(http, "published", Definition=json.dumps(_both_triggers("published body")))["sid"]
+    update_flow(http, sid, Status="draft", Definition=json.dumps(_both_triggers("draft body")))  # revision 2
+    http.post(f"/v2/Flows/{sid}/TestUsers", data={"TestUsers": [tester]})
+    by_tester = http.post(f"/v2/Flows/{sid}/Executions", data={"To": tester, "From": FROM}).json()
+    by_other = http.post(f"/v2/Flows/{sid}/Executions", data={"To": other, "From": FROM}).json()
+    assert (by_tester["flow_version"], by_other["flow_version"]) == (2, 1)
+    live.bind_number(number, sid)
+    texted = [live.send_message(contact, number, "hi")["execution_sid"] for contact in (tester, other)]
+    versions = [http.get(f"/v2/Flows/{sid}/Executions/{e}").json()["flow_version"] for e in texted]
+    assert versions == [2, 1]
+    bodies = {(m["to"], m["body"]) for m in live.messages(direction="outbound", flow_sid=sid)}
+    assert bodies == {(tester, "draft body"), (other, "published body")}
+
+
+def test_a_draft_only_flow_runs_for_its_test_users_only(http: httpx.Client) -> None:
+    sid = create_flow(http, "draft")["sid"]
+    http.post(f"/v2/Flows/{sid}/TestUsers", data={"TestUsers": [TO]})
+    created = http.post(f"/v2/Flows/{sid}/Executions", data={"To": TO, "From": FROM})
+    assert created.status_code == 201 and created.json()["flow_version"] == 1
+    refused = http.post(f"/v2/Flows/{sid}/Executions", data={"To": "+15551239003", "From": FROM})
+    assert_twilio_error(refused, 409, 20409)
+
+
 # -- every route: auth, accounts, unknown flows ---------------------------------------------------------
 
 

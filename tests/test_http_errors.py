@@ -126,9 +126,9 @@ def test_unknown_route_under_v2(anon: httpx.Client, http: httpx.Client, path: st
     assert_twilio_error(http.get(path), 404, 20404, f"The requested resource {relative} was not found")
 
 
-def test_unknown_route_outside_v2(anon: httpx.Client) -> None:
-    response = anon.get("/v1/Flows")
-    assert_twilio_error(response, 404, 20404, "The requested resource /v1/Flows was not found")
+def test_unknown_route_outside_the_twilio_apis(anon: httpx.Client) -> None:
+    response = anon.get("/v3/Flows")
+    assert_twilio_error(response, 404, 20404, "The requested resource /v3/Flows was not found")
     assert "www-authenticate" not in response.headers
 
 
@@ -284,4 +284,4 @@ def test_validation_error_is_a_twilio_400(http: httpx.Client) -> None:
     created = http.post(EXECUTIONS, data={"To": TO, "From": FROM}).json()
     response = http.get(f"/_mockstudio/executions/{created['sid']}/settled", params={"timeout": "abc"})
     body = assert_twilio_error(response, 400, 20001)
-    assert body["message"].startswith("Invalid request")
+    assert body["message"] == "Invalid query parameter timeout: a number is expected"

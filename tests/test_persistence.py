@@ -9,7 +9,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -33,6 +32,7 @@ from mockstudio.sids import RandomSids
 from mockstudio.studio import AccountState, Studio
 
 from .conftest import DEMO_FLOW, OTHER_ACCOUNT, OTHER_FLOW, ROOT, TEST_FIXTURES, TEST_FLOW
+from .helpers import free_port
 
 START = 1_700_000_000.0
 NUMBER = "+15017122661"  # the flows' own address (From of REST executions)
@@ -129,7 +129,8 @@ def snapshot(studio: Studio) -> dict[str, Any]:
         flows = []
         for flow in account.flow_index.newest_first():
             executions = []
-            for execution in flow.executions.newest_first():
+            index = account.executions.of_flow(flow.sid)
+            for execution in index.all.newest_first():
                 steps = chronological(execution)
                 layers = [id(layer) for step in steps for layer in (step.widgets, step.variables)]
                 run = execution.run
@@ -178,16 +179,16 @@ def snapshot(studio: Studio) -> dict[str, Any]:
                         for r in flow.history
                     ],
                     "executions": executions,
-                    "active": [e.sid for e in flow.active_executions.newest_first()],
-                    "ended": [e.sid for e in flow.ended_executions.newest_first()],
-                    "by_contact": {k: e.sid for k, e in flow.active_by_contact.items()},
+                    "active": [e.sid for e in index.active.newest_first()],
+                    "ended": [e.sid for e in index.ended.newest_first()],
+                    "by_contact": {k: e.sid for k, e in index.by_contact.items()},
                 }
             )
         out[account.sid] = {
             "flows": flows,
             "numbers": account.numbers,
             "contacts": account.contacts,
-            "waiting": {k: e.sid for k, e in account.waiting_for_reply.items()},
+            "waiting": {k: e.sid for k, e in account.executions.waiting().items()},
             "messages": studio.engine.messages.list(account.sid),
         }
     return out
@@ -278,7 +279,7 @@ def test_waiting_execution_resumes_after_restart(tmp_path: Path) -> None:
         account = account_of(studio)
         execution = account.executions[sid]
         assert execution.run is not None and execution.run.parked is not None
-        assert account.waiting_for_reply[("+15550000040", NUMBER)] is execution
+        assert account.executions.waiting_for_reply(("+15550000040", NUMBER)) is execution
         with pytest.raises(Exception, match="already active"):
             account.create_execution(DEMO_FLOW, "+15550000040", NUMBER, None)
         _, action, _ = account.receive_message("+15550000040", NUMBER, "yes")
@@ -315,7 +316,7 @@ def test_create_acknowledged_before_the_flow_ran_is_kept_and_runs(tmp_path: Path
         await studio.engine.drain()
         assert execution.run is not None and execution.run.parked is not None
         assert [s.transitioned_to for s in chronological(execution)] == ["greet"]
-        assert account.waiting_for_reply[("+15550000045", NUMBER)] is execution
+        assert account.executions.waiting_for_reply(("+15550000045", NUMBER)) is execution
         studio.close()
 
     asyncio.run(after())
@@ -613,7 +614,7 @@ def test_a_file_without_permission_is_refused(tmp_path: Path, monkeypatch: pytes
     open_store(path).close()
     content = path.read_bytes()
     # (chmod cannot be relied on: root may read anything; this is what os.access then says)
-    monkeypatch.setattr("mockstudio.persistence.os.access", lambda p, mode: Path(p) != path)
+    monkeypatch.setattr("mockstudio.persistence.schema.os.access", lambda p, mode: Path(p) != path)
     with pytest.raises(StateFileError, match="check its permissions"):
         open_store(path)
     assert path.read_bytes() == content
@@ -641,13 +642,6 @@ def test_a_second_server_on_the_same_file_is_refused(tmp_path: Path) -> None:
 
 
 # -- a real server, killed with SIGKILL --------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _environment() -> dict[str, str]:
@@ -711,7 +705,7 @@ def state_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def port() -> int:
-    return _free_port()
+    return free_port()
 
 
 @pytest.fixture
@@ -831,7 +825,7 @@ def test_kill_9_loses_nothing_acknowledged(servers: list[Server], state_path: Pa
 
 def _start_fails(path: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        _command(path, _free_port()), cwd=ROOT, env=_environment(), capture_output=True, text=True, timeout=60
+        _command(path, free_port()), cwd=ROOT, env=_environment(), capture_output=True, text=True, timeout=60
     )
 
 

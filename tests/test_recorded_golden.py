@@ -9,6 +9,7 @@ tests/test_recorded_golden.py`, then review the diff of the recordings.
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 from collections.abc import Iterator
@@ -89,7 +90,15 @@ def _compare(name: str, steps: list[Step]) -> None:
     recorded: list[Step] = json.loads(path.read_text(encoding="utf-8"))
     assert [s["label"] for s in steps] == [s["label"] for s in recorded]
     for got, want in zip(steps, recorded, strict=True):
-        assert got == want, f"{got['label']}: {got['request']}"
+        if got != want:
+            diff = difflib.unified_diff(
+                json.dumps(want, indent=1, sort_keys=True).splitlines(),
+                json.dumps(got, indent=1, sort_keys=True).splitlines(),
+                "recorded",
+                "now",
+                lineterm="",
+            )
+            pytest.fail(f"{got['label']}: {got['request']}\n" + "\n".join(diff))
 
 
 def _server(tmp_path: Path | None = None, seed: int = 1234) -> MockStudioServer:
@@ -337,6 +346,7 @@ def _restart_script(rec: Recorder, phase: str, state: dict[str, str]) -> None:
             state[f"e{n}"] = body["sid"]
             rec.settle(body["sid"])
         rec("end one", "POST", f"/v2/Flows/{flow['sid']}/Executions/{state['e1']}", data={"Status": "ended"})
+        rec.server.clock.advance(1)  # (timeouts due at the same second fire in no set order)
         rec("fixture execution", "POST", f"/v2/Flows/{TEST_FLOW}/Executions", data={"To": "+1333", "From": "+1999"})
         rec("bind", "POST", "/_mockstudio/numbers", data={"Number": "+1999", "FlowSid": flow["sid"]})
         return

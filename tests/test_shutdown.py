@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -22,17 +21,11 @@ from mockstudio.app_factory import build_app
 from mockstudio.settings import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, Settings
 
 from .conftest import DEMO_FLOW
+from .helpers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _wait_healthy(process: subprocess.Popen[bytes], base: str) -> None:
@@ -50,7 +43,7 @@ def _wait_healthy(process: subprocess.Popen[bytes], base: str) -> None:
 
 @pytest.fixture
 def server_process() -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MOCKSTUDIO_")}
     process = subprocess.Popen(
         [sys.executable, "-m", "mockstudio", "--port", str(port), "--log-level", "warning", "--no-access-log"],

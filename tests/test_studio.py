@@ -143,6 +143,9 @@ def test_initiated_by_is_a_new_request_sid_each_time(account: AccountState) -> N
     second = create(account, to="+2")
     assert first.initiated_by != second.initiated_by
     assert first.sid != second.sid
+    # A request SID of its own: not the execution SID's digits under another prefix.
+    for execution in (first, second):
+        assert execution.initiated_by[2:] != execution.sid[2:]
 
 
 def test_date_created_follows_the_clock_and_truncates(account: AccountState, clock: ManualClock) -> None:
@@ -226,7 +229,7 @@ def test_non_object_parameters(account: AccountState, raw: str) -> None:
 def test_invalid_parameters_create_nothing(account: AccountState) -> None:
     with pytest.raises(InvalidParameter):
         create(account, parameters="[]")
-    assert account.executions == {}
+    assert len(account.executions) == 0
     create(account)  # the contact was not blocked
 
 
@@ -567,7 +570,7 @@ def test_accounts_are_isolated(studio: Studio) -> None:
         one.create_execution(FW3, TO, FROM, None)
     assert set(one.flows) == {FW1, FW2, INERT_FLOW}
     assert set(two.flows) == {FW3}
-    assert two.executions == {}
+    assert len(two.executions) == 0
 
 
 def test_list_and_fetch_flows(account: AccountState) -> None:
@@ -614,8 +617,8 @@ def test_reset_everything(studio: Studio, clock: ManualClock) -> None:
     clock.advance(60)
     studio.reset()
     one = studio.accounts[AC1]
-    assert one.executions == {}
-    assert studio.accounts[AC2].executions == {}
+    assert len(one.executions) == 0
+    assert len(studio.accounts[AC2].executions) == 0
     assert set(one.flows) == {FW1, FW2, INERT_FLOW}
     assert one.flows[FW1].date_created == T0 + 60  # reloaded
     with pytest.raises(NotFound):
@@ -627,7 +630,7 @@ def test_reset_one_account(studio: Studio) -> None:
     studio.accounts[AC1].create_execution(FW1, TO, FROM, None)
     kept = studio.accounts[AC2].create_execution(FW3, TO, FROM, None)
     studio.reset(AC1)
-    assert studio.accounts[AC1].executions == {}
+    assert len(studio.accounts[AC1].executions) == 0
     assert studio.accounts[AC2].fetch_execution(FW3, kept.sid) is kept
     assert studio.authenticate(AC1, "token1") is studio.accounts[AC1]
     assert studio.authenticate(SK1, "keysecret") is studio.accounts[AC1]

@@ -59,7 +59,13 @@ INVALID: dict[str, Any] = {
         {"name": "say", "type": "send-message", "transitions": [{"event": "sent"}], "properties": {"body": "again"}},
         {"name": "nobody", "type": "send-message", "transitions": [{"event": "sent"}], "properties": {}},
         {"name": "beam", "type": "teleport", "transitions": [], "properties": {}},
-        {"name": "odd", "type": "send-message", "transitions": [{"event": "bogus"}], "properties": {"body": "x"}},
+        # (`nobody` is reached: a widget nothing leads to need not have its required properties)
+        {
+            "name": "odd",
+            "type": "send-message",
+            "transitions": [{"event": "bogus", "next": "nobody"}],
+            "properties": {"body": "x"},
+        },
     ],
 }
 INVALID_ERRORS = [
@@ -323,7 +329,7 @@ def test_delete_flow_removes_its_executions_and_numbers(account: AccountState) -
     ended = account.create_execution(SEEDED, "+15550000002", FROM, None)
     account.update_execution(SEEDED, ended.sid, "ended")
     assert active.status == ACTIVE and ended.status == ENDED
-    assert account.waiting_for_reply  # parked on send-and-wait-for-reply
+    assert account.executions.waiting()  # parked on send-and-wait-for-reply
     other = create(account)
     kept = account.create_execution(other.sid, TO, FROM, None)
     account.bind_number("+15552220000", other.sid)
@@ -332,10 +338,11 @@ def test_delete_flow_removes_its_executions_and_numbers(account: AccountState) -
 
     assert SEEDED not in account.flows
     assert [f.sid for f in account.list_flows(PageRequest()).items] == [other.sid, BROKEN]
-    assert set(account.executions) == {kept.sid}
+    assert {e.sid for e in account.executions.values()} == {kept.sid}
     assert active.run is None and active.steps is None
-    assert len(flow.executions) == len(flow.active_executions) == 0 and not flow.active_by_contact
-    assert (TO, FROM) in account.waiting_for_reply and account.waiting_for_reply[(TO, FROM)] is kept
+    index = account.executions.of_flow(flow.sid)
+    assert len(index.all) == len(index.active) == 0 and not index.by_contact
+    assert account.executions.waiting_for_reply((TO, FROM)) is kept
     assert account.numbers == {"+15552220000": other.sid}
     with pytest.raises(NotFound):
         account.fetch_flow(SEEDED)

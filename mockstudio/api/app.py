@@ -12,8 +12,8 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.datastructures import URLPath
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import Response
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import Receive, Scope, Send
 
@@ -30,14 +30,16 @@ from .faults import FaultBook
 from .journal import Journal
 from .ratelimit import ExecutionRateLimit
 from .routes import events as events_routes
-from .routes import executions, flows, health, steps
+from .routes import executions, flows, health, steps, v1
+from .routes.table import sids_fit
 from .runtime import Runtime
+from .target import RequestTarget
 
 __all__ = ["control_plane_built", "create_app", "load_control_plane"]
 
 log = logging.getLogger("mockstudio")
 
-# The Twilio APIs served here: Studio v2, and Events v1 (Studio v1 shares its prefix).
+# The Twilio APIs served here: Studio v2 and v1, and Events v1.
 _API_PREFIXES = ("/v2/", "/v1/")
 _TICK_SECONDS = 0.25  # how often real time is checked for due widget timeouts
 
@@ -45,15 +47,14 @@ _TICK_SECONDS = 0.25  # how often real time is checked for due widget timeouts
 def _lifespan(studio: Studio, events: Events) -> object:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = studio.engine
-        engine.loop = asyncio.get_running_loop()
+        studio.serve_on(asyncio.get_running_loop())
         events.start()
 
         async def tick() -> None:
             while True:
                 await asyncio.sleep(_TICK_SECONDS)
                 with contextlib.suppress(Exception):
-                    engine.fire_due_timers()
+                    studio.tick()
 
         ticker = asyncio.create_task(tick())
         try:
@@ -65,7 +66,7 @@ def _lifespan(studio: Studio, events: Events) -> object:
                 await ticker
             try:
                 await events.aclose()
-                await engine.http.aclose()
+                await studio.aclose()
             finally:
                 close = getattr(studio, "close", None)
                 if close is not None:
@@ -113,15 +114,22 @@ def create_app(
         admin_token=admin_token or None,
     )
     # Flows' literal sub-paths first, then the SID routes (Validate must precede {Sid}).
-    for table in (executions.router, steps.router, flows.router, events_routes.router):
+    for table in (executions.router, steps.router, flows.router, v1.router, events_routes.router):
         app.router.routes.extend(edge_route(route, rt) for route in table.routes)
     app.include_router(health.router)
+    app.add_api_route("/", _to_dashboard, methods=["GET"], include_in_schema=False)
     _defer_control_plane(app)
     _install_error_handlers(app)
+    app.add_middleware(RequestTarget)
     return app
 
 
 _CONTROL_PREFIX = "/_mockstudio/"
+
+
+async def _to_dashboard() -> Response:
+    """`GET /`: the web dashboard (a person who opens the server's address lands there)."""
+    return RedirectResponse(_CONTROL_PREFIX + "ui/", status_code=307)
 
 
 class _DeferredControlPlane(BaseRoute):
@@ -168,12 +176,14 @@ def load_control_plane(app: FastAPI) -> None:
     deferred = [route for route in routes if isinstance(route, _DeferredControlPlane)]
     if not deferred:
         return
-    from .routes import control, deliveries, verification
+    from .routes import control, dashboard, deliveries, verification
 
     for route in deferred:
         routes.remove(route)
     app.include_router(control.router)
     app.include_router(verification.router)
+    app.include_router(dashboard.pages)
+    app.include_router(dashboard.api)
     app.include_router(deliveries.router)
 
 
@@ -190,14 +200,56 @@ def _error(error: TwilioError, request: Request) -> Response:
 
 
 def _allowed_methods(request: Request) -> set[str]:
-    """The methods some route fully matches this path with (asked route by route, as
-    included routers do not expose their routes' methods)."""
+    """The methods this path is served with: for each, the route that would take it (asked
+    route by route, as included routers do not expose their routes' methods), if its SID
+    parameters have the right shape (else it could only answer 404)."""
     methods: set[str] = set()
     for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"):
         scope = {**request.scope, "method": method}
-        if any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes):
-            methods.add(method)
+        for route in request.app.router.routes:
+            match, child = route.matches(scope)
+            if match is Match.FULL:
+                path: str | None = getattr(route, "path", None)
+                if path is None or sids_fit(path, child.get("path_params", {})):
+                    methods.add(method)
+                break
     return methods
+
+
+def _invalid_parameter(exc: RequestValidationError) -> TwilioError:
+    """FastAPI's validation error (a control-plane query or path parameter) as Twilio's 400
+    naming the parameter: never its dump of the error, the input or the endpoint's source."""
+    for error in exc.errors():
+        loc = [str(part) for part in error.get("loc", ())]
+        name = loc[-1] if loc else "parameter"
+        where = loc[0] if loc and loc[0] in ("query", "path", "header", "body") else "query"
+        if error.get("type") == "missing":
+            return InvalidParameter(f"Missing required {where} parameter {name}")
+        return InvalidParameter(f"Invalid {where} parameter {name}: {_reason(error)}")
+    return InvalidParameter("Invalid request parameters")
+
+
+_EXPECTED = {
+    "float_parsing": "a number is expected",
+    "float_type": "a number is expected",
+    "int_parsing": "an integer is expected",
+    "int_type": "an integer is expected",
+    "int_from_float": "an integer is expected",
+    "bool_parsing": "true or false is expected",
+    "bool_type": "true or false is expected",
+}
+
+
+def _reason(error: Any) -> str:
+    kind = error.get("type", "")
+    bounds = error.get("ctx") or {}
+    if kind in _EXPECTED:
+        return _EXPECTED[kind]
+    for key, words in (("ge", "at least"), ("gt", "more than"), ("le", "at most"), ("lt", "less than")):
+        if key in bounds:
+            return f"it must be {words} {bounds[key]}"
+    reason = str(error.get("msg", "invalid value"))
+    return reason[:1].lower() + reason[1:]
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -215,15 +267,15 @@ def _install_error_handlers(app: FastAPI) -> None:
     def routing_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         error: TwilioError
-        if exc.status_code == 405:
+        # Starlette's Allow names only the first route that matched the path; a path served
+        # by several routes (GET and POST .../Executions) allows all their methods. A path no
+        # method can serve (PUT /v2/Flows/FWnot-a-sid) is not found rather than not allowed.
+        allowed = _allowed_methods(request) if exc.status_code == 405 else set()
+        if allowed:
             response = _error(MethodNotAllowed(), request)
-            # Starlette's Allow names only the first route that matched the path; a path
-            # served by several routes (GET and POST .../Executions) allows all their methods.
-            allowed = _allowed_methods(request)
-            if allowed:
-                response.headers["Allow"] = ", ".join(sorted(allowed))
+            response.headers["Allow"] = ", ".join(sorted(allowed))
             return response
-        if exc.status_code == 404:
+        if exc.status_code in (404, 405):
             # Twilio authenticates before routing: an unknown /v2 path without valid
             # credentials is a 401, not a 404.
             if request.url.path.startswith(_API_PREFIXES):
@@ -239,7 +291,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error(error, request)
 
     async def validation_error(request: Request, exc: Exception) -> Response:
-        return _error(InvalidParameter(f"Invalid request: {exc}"[:500]), request)
+        assert isinstance(exc, RequestValidationError)
+        return _error(_invalid_parameter(exc), request)
 
     async def unexpected_error(request: Request, exc: Exception) -> Response:
         log.exception("Unexpected error on %s %s", request.method, request.url.path)
@@ -247,6 +300,12 @@ def _install_error_handlers(app: FastAPI) -> None:
         error.status, error.code = 500, 20500
         return _error(error, request)
 
+    async def client_gone(request: Request, exc: Exception) -> Response:
+        # Nobody is left to answer: one line in the log, not a traceback.
+        log.info("Client went away before sending the whole request: %s %s", request.method, request.url.path[:256])
+        return Response(status_code=400)
+
+    app.add_exception_handler(ClientDisconnect, client_gone)
     app.add_exception_handler(TwilioError, twilio_error)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)

@@ -34,6 +34,7 @@ __all__ = ["TwilioEndpoint", "edge_route", "record_unrouted"]
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 _perf = time.perf_counter
+_READS = frozenset(("GET", "HEAD"))  # the methods that never change the state
 
 
 class TwilioEndpoint:
@@ -71,6 +72,8 @@ class TwilioEndpoint:
                     await render.TwilioJSON(body, status_code=error.status, headers=error.headers)(scope, receive, send)
                     return
         try:
+            if scope["method"] not in _READS:
+                self.rt.studio.check_accepts_changes()
             response = await self.endpoint(request)
         except Exception as exc:  # answered by the app's error handlers: its status, or 500
             if journal.enabled:

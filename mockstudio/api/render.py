@@ -50,7 +50,7 @@ def base_url(request: Request) -> str:
         return configured
     scope = request.scope
     for name, value in scope["headers"]:
-        if name == b"host":
+        if name == b"host" and value:  # (api/target.py refused malformed ones)
             return f"{scope['scheme']}://{value.decode('latin-1')}"
     server = scope.get("server") or ("127.0.0.1", 80)
     return f"{scope['scheme']}://{server[0]}:{server[1]}"
@@ -80,23 +80,28 @@ def execution(e: Execution, base: str) -> dict[str, Any]:
     }
 
 
-def execution_context(e: Execution, context: Any, base: str) -> dict[str, Any]:
+def execution_context(
+    e: Execution, context: Any, base: str, *, url: str | None = None, owner: str = "execution_sid"
+) -> dict[str, Any]:
+    """`url` is the execution's own (v2's by default) and `owner` the key naming it: v1's
+    Engagements say `engagement_sid` (render_v1.py)."""
     return {
         "account_sid": e.account_sid,
         "context": context,
         "flow_sid": e.flow_sid,
-        "execution_sid": e.sid,
-        "url": f"{base}/v2/Flows/{e.flow_sid}/Executions/{e.sid}/Context",
+        owner: e.sid,
+        "url": (url or f"{base}/v2/Flows/{e.flow_sid}/Executions/{e.sid}") + "/Context",
     }
 
 
-def step(s: Step, e: Execution, base: str) -> dict[str, Any]:
-    url = f"{base}/v2/Flows/{e.flow_sid}/Executions/{e.sid}/Steps/{s.sid}"
+def step(s: Step, e: Execution, base: str, *, url: str | None = None, owner: str = "execution_sid") -> dict[str, Any]:
+    """`url` and `owner` as for execution_context."""
+    step_url = f"{url or f'{base}/v2/Flows/{e.flow_sid}/Executions/{e.sid}'}/Steps/{s.sid}"
     return {
         "sid": s.sid,
         "account_sid": e.account_sid,
         "flow_sid": e.flow_sid,
-        "execution_sid": e.sid,
+        owner: e.sid,
         "parent_step_sid": s.parent_step_sid,
         "name": s.name,
         "context": build_context(e, s.widgets, s.variables),
@@ -105,19 +110,22 @@ def step(s: Step, e: Execution, base: str) -> dict[str, Any]:
         "type": s.type,
         "date_created": format_date(s.date_created),
         "date_updated": _date(s.date_updated),
-        "url": url,
-        "links": {"step_context": url + "/Context"},
+        "url": step_url,
+        "links": {"step_context": step_url + "/Context"},
     }
 
 
-def step_context(s: Step, e: Execution, base: str) -> dict[str, Any]:
+def step_context(
+    s: Step, e: Execution, base: str, *, url: str | None = None, owner: str = "execution_sid"
+) -> dict[str, Any]:
+    """`url` and `owner` as for execution_context."""
     return {
         "account_sid": e.account_sid,
         "context": build_context(e, s.widgets, s.variables),
-        "execution_sid": e.sid,
+        owner: e.sid,
         "flow_sid": e.flow_sid,
         "step_sid": s.sid,
-        "url": f"{base}/v2/Flows/{e.flow_sid}/Executions/{e.sid}/Steps/{s.sid}/Context",
+        "url": f"{url or f'{base}/v2/Flows/{e.flow_sid}/Executions/{e.sid}'}/Steps/{s.sid}/Context",
     }
 
 

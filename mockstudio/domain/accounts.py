@@ -7,15 +7,16 @@ loop each operation is atomic; `Studio.lock` guards callers from other threads.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import sys
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 from ..clock import AdjustableClock, Clock, ManualClock, VirtualClock
 from ..engine.runner import Engine, EngineConfig
-from ..errors import InvalidParameter, NotFound
+from ..errors import InvalidParameter, NotFound, StateFileWriteFailed
 from ..reaper import release_later
 from ..sids import SidFactory
 from .changes import ChangeFeed, ClockMoved, Reset, Subscriber, Transactions
@@ -35,12 +36,25 @@ class AccountState(ControlOperations):
 
 class StateStore(Subscriber, Transactions, Protocol):
     """A state file (see mockstudio.persistence): a transactional subscriber of the change
-    feed that also restores the state at startup."""
+    feed that also restores the state at startup. A commit that fails raises
+    StateFileWriteFailed, after calling `on_write_failure` to rebuild the state from the
+    file."""
+
+    # Why the last commit failed (None: it did not); `read_only`: the file could not be
+    # read back after that, and every change is refused.
+    failure: str | None
+    read_only: bool
+    on_write_failure: Callable[[], None] | None
 
     def attach(self, studio: Studio) -> None: ...
     def restore_clock(self, clock: Clock) -> None: ...
     def load_account(self, account: AccountState, flows: Sequence[FlowSeed]) -> None:
         """Fill a new AccountState from the file and the fixture flows."""
+        ...
+
+    def open_for_writing(self) -> None:
+        """The state is loaded: from now on changes are written (raises StateFileError if the
+        file cannot be written)."""
         ...
 
     def close(self, *, discard: bool = False) -> None: ...
@@ -159,14 +173,55 @@ class Studio:
             self.changes.subscribe(store, store)
             self.changes.hold()
             try:
-                for seed in self._account_seeds:
-                    account = self._new_account(seed)
-                    store.load_account(account, [f for f in self._flow_seeds if f.account_sid == seed.sid])
+                self._load_accounts(store)
+                store.open_for_writing()  # only now: a file refused while loading is not written
             except BaseException:
                 store.close(discard=True)  # a failed load writes nothing to the file
                 raise
             finally:
                 self.changes.release()
+            store.on_write_failure = self._reload
+
+    def _load_accounts(self, store: StateStore) -> None:
+        for seed in self._account_seeds:
+            account = self._new_account(seed)
+            store.load_account(account, [f for f in self._flow_seeds if f.account_sid == seed.sid])
+
+    def _reload(self) -> None:
+        """After a failed write to the state file (the store calls it): rebuild every
+        account, and the clock, from the file's last committed state, with the loader
+        startup uses. Every operation commits before it returns, so memory matched the file
+        before the failed one: this undoes it, whatever it touched. Work in flight (a
+        widget's HTTP call) finishes on the old state, which is no longer written, and
+        stops at its next step; the executions it belonged to continue from the file, as
+        after a restart. If the file cannot be read, the old state is kept and the error
+        raised."""
+        with self.lock:
+            store = self.store
+            assert store is not None
+            accounts, credentials, messages = self.accounts, self._credentials, self.engine.messages
+            retired = [accounts, *self.engine.clear()]
+            self.accounts, self._credentials = {}, {}
+            try:
+                store.restore_clock(self.clock)
+                self._load_accounts(store)
+            except BaseException:
+                self.accounts, self._credentials, self.engine.messages = accounts, credentials, messages
+                raise
+            # The discarded state's runs stop at their next step (the failed operation's own
+            # included: the run a failed create started must not send its messages).
+            for account in accounts.values():
+                for execution in account.executions.values():
+                    execution.run = None
+            release_later(retired)
+
+    def check_accepts_changes(self) -> None:
+        """Raise Twilio's 500 (StateFileWriteFailed) if changes are refused: the state file
+        could not be read back after a failed write. Callers check before an operation that
+        may change the state touches it."""
+        store = self.store
+        if store is not None and store.read_only:
+            raise StateFileWriteFailed()
 
     def _new_account(self, seed: AccountSeed) -> AccountState:
         account = self.accounts[seed.sid] = AccountState(self._services, seed)
@@ -217,8 +272,17 @@ class Studio:
             clock.set(to)
         return self.engine.fire_due_timers()
 
+    def serve_on(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The server's event loop: flows started from other threads run on it."""
+        self.engine.loop = loop
+
+    def tick(self) -> int:
+        """Resume the parked executions whose timeout fell due as real time passed (the
+        server calls it a few times a second); returns how many."""
+        return self.engine.fire_due_timers()
+
     async def aclose(self) -> None:
-        """Close the outbound HTTP client (a run of `mockstudio run` is over)."""
+        """Close the outbound HTTP client (at shutdown, or when a run of `mockstudio run` is over)."""
         await self.engine.http.aclose()
 
     async def settle(self) -> None:

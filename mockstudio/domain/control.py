@@ -14,7 +14,7 @@ from ..errors import InvalidParameter, NotFound, NotWaiting
 from .inbound import InboundOperations
 from .models import ACTIVE, Execution, Message
 
-__all__ = ["ControlOperations", "ExecutionState", "Waiting"]
+__all__ = ["ControlOperations", "ExecutionState", "ScriptedOutcome", "Waiting"]
 
 
 class ExecutionState:

@@ -59,6 +59,7 @@ class AccountCore:
     def __init__(self, services: AccountServices, seed: AccountSeed) -> None:
         self.sid = seed.sid
         self.auth_token = seed.auth_token  # (make-http-request's "Authenticate with Twilio")
+        self.friendly_name = seed.friendly_name
         self.engine = services.engine
         self.sids = services.sids
         self.seconds = services.seconds

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import jsontext, sids
-from ..contexts import build_context, parent_trigger
+from ..contexts import build_context, parent_trigger, trigger_type
 from ..dates import parse_filter_date
 from ..errors import (
     Conflict,
@@ -54,7 +54,7 @@ class ExecutionOperations(FlowOperations):
         active = self.executions.active_for_contact(flow.sid, (to, from_))
         if active is not None:
             raise ExecutionAlreadyActive(active.sid)
-        revision = self._runnable_revision(flow)
+        revision = self._runnable_revision(flow, to)
         execution = self._new_execution(flow, revision, to, from_, data, None)
         self._start(execution, revision, "incomingRequest")
         return execution
@@ -66,12 +66,15 @@ class ExecutionOperations(FlowOperations):
             raise NotFound()
         return execution
 
-    def _runnable_revision(self, flow: Flow, which: str = "LatestPublished") -> FlowRevision:
-        """The revision a new execution runs: the latest published one (its number is the
-        execution's `flow_version`), or for run-subflow's `LatestRevision` the latest of
-        any status. A flow with only drafts cannot be executed: 409/20409
-        (`FlowNotPublished`; Twilio's code and wording are not documented)."""
-        revision = flow.published_revision() if which != "LatestRevision" else flow.latest_revision()
+    def _runnable_revision(self, flow: Flow, contact: str | None, which: str = "LatestPublished") -> FlowRevision:
+        """The revision a new execution runs (its number is the execution's `flow_version`):
+        the latest published one; the latest of any status, draft included, for a contact
+        listed in the flow's TestUsers ("test user identities that can test draft versions
+        of the flow") and for run-subflow's `LatestRevision`. A flow with only drafts cannot
+        be executed but by its test users: 409/20409 (`FlowNotPublished`; Twilio's code and
+        wording are not documented)."""
+        latest = which == "LatestRevision" or (contact is not None and contact in flow.test_users)
+        revision = flow.latest_revision() if latest else flow.published_revision()
         if revision is None:
             raise FlowNotPublished(flow.sid)
         return revision
@@ -149,7 +152,7 @@ class ExecutionOperations(FlowOperations):
             return None
         which = "LatestRevision" if revision in ("LatestDraft", "LatestRevision") else "LatestPublished"
         try:
-            flow_revision = self._runnable_revision(flow, which)
+            flow_revision = self._runnable_revision(flow, None, which)
         except Conflict:
             return None
         to, from_ = parent.contact_channel_address, parent.flow_channel_address
@@ -160,7 +163,7 @@ class ExecutionOperations(FlowOperations):
                 "execution_sid": parent.sid,
                 "flow_sid": parent.flow_sid,
                 "step_sid": parent_step_sid,
-                "trigger_type": "parent",
+                "trigger_type": trigger_type(parent),
             }
         )
         on_end = self.subflow_on_end(parent)

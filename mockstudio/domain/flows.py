@@ -223,8 +223,8 @@ class FlowOperations(AccountCore):
     def update_test_user(self, sid: str, test_users: list[str] | None) -> Flow:
         """UpdateTestUser: replaces the list (`TestUsers` repeated, order kept, duplicates
         dropped). The parameter is required, so an SDK's empty list (sent as nothing) is a
-        400; a single empty `TestUsers=` clears the list (chosen). Test users are stored
-        and returned only: they do not change which revision the REST API executes."""
+        400; a single empty `TestUsers=` clears the list (chosen). A contact listed here
+        runs the flow's latest revision, draft included (`_runnable_revision`)."""
         flow = self.fetch_flow(sid)
         if not test_users:
             raise MissingParameter("TestUsers")

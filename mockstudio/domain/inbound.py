@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..contexts import conversation_sid, participant_sid
 from ..errors import MissingParameter, NotFound
 from .changes import NumberBound, batched
 from .executions import ExecutionOperations
@@ -56,15 +57,17 @@ class InboundOperations(ExecutionOperations):
     ) -> tuple[Execution, str, str]:
         """A Conversations message from participant `from_` to the flow's address `to`:
         resumes a waiting execution (its `inbound` is the message) or starts an
-        `incomingConversationMessage` execution with `trigger.conversation.*`."""
+        `incomingConversationMessage` execution with `trigger.conversation.*`. Every
+        message of a contact to an address is in the same conversation, by the same
+        participant (see `conversation_sid`)."""
         from_, to = _addresses(from_, to)
         sid = self.sids.new("IM")
         conversation = {
-            "ConversationSid": self.sids.new("CH"),
+            "ConversationSid": conversation_sid(self.sid, from_, to),
             "MessageSid": sid,
             "Body": body,
             "Author": from_,
-            "ParticipantSid": self.sids.new("MB"),
+            "ParticipantSid": participant_sid(self.sid, from_, to),
             "Source": "SDK",
             "AccountSid": self.sid,
             "From": from_,
@@ -130,7 +133,7 @@ class InboundOperations(ExecutionOperations):
             # Studio routes it to the contact's active execution; one that is not waiting
             # for a reply has nothing to do with it.
             return active, "ignored"
-        revision = self._runnable_revision(flow)
+        revision = self._runnable_revision(flow, from_)
         execution = self._new_execution(flow, revision, from_, to, None, sid, exclusive=active is None)
         execution.trigger = trigger
         self._start(execution, revision, event)

@@ -5,6 +5,7 @@ the methods here."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from typing import Any
 
 from .models import ACTIVE, BY_KEY, ENDED, KEY_SHIFT, Execution
@@ -49,6 +50,13 @@ class ExecutionIndex:
     def get(self, sid: str) -> Execution | None:
         return self._by_sid.get(sid)
 
+    def __getitem__(self, sid: str) -> Execution:
+        return self._by_sid[sid]
+
+    def __iter__(self) -> Iterator[str]:
+        """The SIDs (as a dict's keys)."""
+        return iter(self._by_sid)
+
     def __len__(self) -> int:
         return len(self._by_sid)
 
@@ -67,6 +75,11 @@ class ExecutionIndex:
     def of_flow(self, flow_sid: str) -> FlowExecutions:
         """A flow's executions (read only)."""
         return self._by_flow.get(flow_sid, _NO_EXECUTIONS)
+
+    def counts(self, flow_sid: str) -> dict[str, int]:
+        """How many executions a flow has: all, active, ended."""
+        flow = self.of_flow(flow_sid)
+        return {"all": len(flow.all), "active": len(flow.active), "ended": len(flow.ended)}
 
     def active_for_contact(self, flow_sid: str, addresses: tuple[str, str]) -> Execution | None:
         flow = self._by_flow.get(flow_sid)
@@ -122,9 +135,12 @@ class ExecutionIndex:
         """A new active execution; `exclusive`: it holds its contact (one active execution
         per contact and flow)."""
         self._by_sid[execution.sid] = execution
-        flow = self._flow(execution.flow_sid)
-        flow.all.add(execution.key, execution)
-        flow.active.add(execution.key, execution)
+        flow = self._by_flow.get(execution.flow_sid)  # (create_execution's path: _flow written out)
+        if flow is None:
+            flow = self._by_flow[execution.flow_sid] = FlowExecutions()
+        key = execution.key
+        flow.all.add(key, execution)
+        flow.active.add(key, execution)
         if exclusive:
             flow.by_contact[execution.addresses] = execution
 
@@ -137,7 +153,8 @@ class ExecutionIndex:
         contact = execution.addresses
         if flow.by_contact.get(contact) is execution:
             del flow.by_contact[contact]
-        self.unwait(execution)
+        if self._waiting.get(contact) is execution:
+            del self._waiting[contact]
         self._ended_order[execution.sid] = execution
         if len(self._ended_order) > self.ended_limit:
             return self.drop_oldest()

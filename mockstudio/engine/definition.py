@@ -83,9 +83,19 @@ def parse_definition(raw: Any) -> tuple[FlowDefinition | None, list[ValidationPr
     # Every name a widget has, valid or not: a transition to an invalid widget is not also
     # reported as a transition to a missing one (its own problems say what is wrong).
     named = {s["name"] for s in raw_states if isinstance(s, dict) and isinstance(s.get("name"), str) and s["name"]}
+    # Widgets something leads to. One nothing leads to never runs, and Studio publishes it
+    # without its required properties (a real export has a split with no `input` and no
+    # transition to it): only reached widgets must have them.
+    reached = {initial} | {
+        t.get("next")
+        for s in raw_states
+        if isinstance(s, dict) and isinstance(s.get("transitions"), list)
+        for t in s["transitions"]
+        if isinstance(t, dict)
+    }
     states: dict[str, State] = {}
     for index, raw_state in enumerate(raw_states):
-        state = _parse_state(raw_state, f"#/states/{index}", problems)
+        state = _parse_state(raw_state, f"#/states/{index}", problems, reached)
         if state is None:
             continue
         if state.name in states:
@@ -114,7 +124,7 @@ def parse_definition(raw: Any) -> tuple[FlowDefinition | None, list[ValidationPr
     return FlowDefinition(initial, states, raw), problems
 
 
-def _parse_state(raw: Any, path: str, problems: list[ValidationProblem]) -> State | None:
+def _parse_state(raw: Any, path: str, problems: list[ValidationProblem], reached: set[Any]) -> State | None:
     if not isinstance(raw, dict):
         _problem(problems, "a widget must be a JSON object", path)
         return None
@@ -170,7 +180,7 @@ def _parse_state(raw: Any, path: str, problems: list[ValidationProblem]) -> Stat
                 )
                 ok = False
         transitions.append(Transition(event, target or None, tuple(conditions)))
-    if widget_type is not None and isinstance(raw.get("properties", {}), dict):  # (else reported above)
+    if widget_type is not None and isinstance(raw.get("properties", {}), dict) and name in reached:
         for required in widget_type.required:
             if required not in properties:
                 _problem(

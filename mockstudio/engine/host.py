@@ -1,14 +1,45 @@
-"""What the engine needs from the domain, and nothing more: the account an execution runs
-in (`AccountHost`). The domain implements it; the engine never imports the domain's
-implementation, only this protocol, the models and the change feed."""
+"""The engine's two seams. `AccountHost`: what the engine needs from the domain, and nothing
+more (the account an execution runs in; the domain implements it, and the engine never
+imports the domain's implementation, only this protocol, the models and the change feed).
+`WidgetServices`: what a widget's run reaches of the engine (the Engine implements it)."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..domain.models import Execution
+from ..sids import SidFactory
+from .config import EngineConfig
+from .http import OutboundHttp
+from .messages import MessageLog
 
-__all__ = ["AccountHost"]
+if TYPE_CHECKING:
+    from .liquid import StudioLiquid
+
+__all__ = ["AccountHost", "WidgetServices"]
+
+
+class WidgetServices(Protocol):
+    """What widgets use of the engine that runs them."""
+
+    @property
+    def liquid(self) -> StudioLiquid: ...
+
+    @property
+    def http(self) -> OutboundHttp: ...
+
+    @property
+    def sids(self) -> SidFactory: ...
+
+    @property
+    def seconds(self) -> Callable[[], int]: ...
+
+    @property
+    def messages(self) -> MessageLog: ...
+
+    @property
+    def config(self) -> EngineConfig: ...
 
 
 class AccountHost(Protocol):

@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
+from .limits import MAX_HTTP_BODY
+
 if TYPE_CHECKING:
     import httpx
 
 __all__ = ["FUNCTION_CONCURRENCY", "HttpFailure", "HttpResponse", "OutboundHttp"]
 
 FUNCTION_CONCURRENCY = "x-twilio-function-concurrency"
-MAX_BODY = 64 * 1024  # "the response body must not exceed 64kB" (studio-flows.md §2.1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +42,11 @@ class OutboundHttp:
     def _url(self, url: str) -> str:
         if not self.redirect_to:
             return url
-        target, original = urlsplit(self.redirect_to), urlsplit(url)
+        target, original = urlsplit(self.redirect_to), urlsplit(url.strip())
+        if original.scheme.lower() not in ("http", "https") or not original.netloc:
+            # Not a URL (an empty property, an unfilled `${webhook_url}` template): Studio's
+            # call fails, so the redirected one must too.
+            raise HttpFailure(f"not an http(s) URL: {url[:100]!r}")
         path = target.path.rstrip("/") + (original.path or "/")
         return urlunsplit((target.scheme, target.netloc, path, original.query, ""))
 
@@ -72,17 +77,30 @@ class OutboundHttp:
             if params:
                 # Appended to the URL's own query: httpx's `params=` would replace it.
                 target = target.copy_with(params=httpx.QueryParams([*target.params.multi_items(), *params]))
-            response = await self._client.request(method, target, **kwargs)
+            async with self._client.stream(method, target, **kwargs) as response:
+                # Read no further than the limit: a huge (or endless) body is refused, not held.
+                declared = response.headers.get("content-length", "")
+                if declared.isdigit() and int(declared) > MAX_HTTP_BODY:
+                    raise HttpFailure("response body larger than 64 kB")
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > MAX_HTTP_BODY:
+                        raise HttpFailure("response body larger than 64 kB")
+                    chunks.append(chunk)
+                # Decoded as httpx's `.text` decodes: the declared charset, else UTF-8.
+                text = b"".join(chunks).decode(response.encoding or "utf-8", errors="replace")
+        except HttpFailure:
+            raise
         except Exception as exc:
             # Whatever went wrong (network, timeout, an invalid URL or port, which httpx and
             # its transport raise in several shapes, some not HTTPError), the call failed.
             raise HttpFailure(f"{type(exc).__name__}: {exc}") from None
-        if len(response.content) > MAX_BODY:
-            raise HttpFailure("response body larger than 64 kB")
         return HttpResponse(
             response.status_code,
             response.headers.get("content-type", ""),
-            response.text,
+            text,
             response.headers.get(FUNCTION_CONCURRENCY),
         )
 

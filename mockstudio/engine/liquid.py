@@ -2,9 +2,14 @@
 
 - undefined paths render empty (the default lenient `Undefined`, never strict);
 - objects and arrays render as JSON, so `{{flow.data}}` passes a whole object along;
-- `json` and `to_json` filters; unknown filters are ignored rather than fatal;
+- `json` and `to_json` filters, which render a missing value as `null` (as Shopify's
+  `json` renders nil), so `{"memory": {{widgets.x.memory | to_json}}}` stays valid JSON;
+  unknown filters are ignored rather than fatal;
 - `date` uses Studio's time zone (America/Los_Angeles) and the injected clock for "now";
 - loops are limited to 15 iterations (a template that exceeds it renders empty);
+- what one render may produce or assign is limited (limits.MAX_RENDERED): a template
+  that would exceed it, or fails to render in any other way, renders empty: its renderer
+  raises `RenderFailed` so the widget can record why (`render_text` returns "");
 - a template that does not parse renders as its literal text (real flows contain such
   typos, e.g. an unterminated `{{flow.variables.x`), and each source is parsed once.
 """
@@ -18,13 +23,21 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, TextIO
 
-from liquid import Environment
+from liquid import Environment, soft_str
+from liquid.builtin.filters.array import join as _liquid_join
 from liquid.builtin.filters.misc import _to_date
+from liquid.builtin.filters.string import replace as _liquid_replace
 from liquid.builtin.output import Output, OutputNode
-from liquid.exceptions import LiquidError
-from liquid.filter import liquid_filter
+from liquid.exceptions import (
+    LiquidError,
+    LocalNamespaceLimitError,
+    LoopIterationLimitError,
+    OutputStreamLimitError,
+)
+from liquid.filter import liquid_filter, with_environment
 from liquid.undefined import is_undefined
 
+from .limits import MAX_RENDERED, RenderFailed
 from .text import STUDIO_TIME_ZONE, to_text
 
 __all__ = ["STUDIO_TIME_ZONE", "StudioLiquid", "to_text"]
@@ -32,6 +45,20 @@ __all__ = ["STUDIO_TIME_ZONE", "StudioLiquid", "to_text"]
 log = logging.getLogger("mockstudio.liquid")
 
 _CACHE_LIMIT = 8192
+
+
+def _too_long() -> RenderFailed:
+    return RenderFailed(f"Liquid output limit reached (more than {MAX_RENDERED} characters)")
+
+
+def _failure(exc: LiquidError) -> RenderFailed:
+    if isinstance(exc, OutputStreamLimitError):
+        return _too_long()
+    if isinstance(exc, LocalNamespaceLimitError):
+        return RenderFailed(f"Liquid variable limit reached (assigned values over {MAX_RENDERED} bytes)")
+    if isinstance(exc, LoopIterationLimitError):
+        return RenderFailed(f"Liquid loop limit reached (more than {StudioLiquid.loop_iteration_limit} iterations)")
+    return RenderFailed(f"Liquid render error: {exc.message}")
 
 
 class _StudioOutputNode(OutputNode):
@@ -154,10 +181,13 @@ class _FastTemplate:
                         return _FALLBACK
                 try:
                     value = func(value, *args)
-                except Exception:  # python-liquid's own error handling decides
+                except Exception:  # python-liquid's own error handling decides (a limit: raises again)
                     return _FALLBACK
             out.append(value if type(value) is str else to_text(value))
-        return "".join(out)
+        text = "".join(out)
+        if len(text) > MAX_RENDERED:  # (each value is bounded, but their sum and filters' results are not)
+            raise _too_long()
+        return text
 
     def lone_path(self) -> _Path | None:
         """The path of a template that is `{{ a.b.c }}` alone (from, to, split inputs...)."""
@@ -209,17 +239,52 @@ def _json_filter() -> Callable[..., str]:
     @liquid_filter
     def to_json(obj: object, indent: object = None) -> str:
         if is_undefined(obj):
-            return ""
+            obj = None
         width = int(str(indent)) if indent not in (None, "") and str(indent).isdigit() else None
         return json.dumps(obj, indent=width, default=str)
 
     return to_json
 
 
+def _bounded_replace() -> Callable[..., str]:
+    """`replace`, refusing a result over MAX_RENDERED before making it: it multiplies
+    (`{{ s | replace: "", s }}` is len(s) squared), so the output limit, which python-liquid
+    checks when the result is written, would come too late."""
+
+    def replace(val: object, seq: object = "", sub: object = "") -> str:
+        text, old, new = soft_str(val), soft_str(seq), soft_str(sub)
+        if len(new) > len(old) and len(text) + text.count(old) * (len(new) - len(old)) > MAX_RENDERED:
+            raise OutputStreamLimitError("output stream limit reached", token=None)
+        result: str = _liquid_replace(val, seq, sub)
+        return result
+
+    return replace
+
+
+def _bounded_join() -> Callable[..., str]:
+    """`join`, refusing a result over MAX_RENDERED before making it: its separator repeats
+    once per item (`{{ s | split: "" | join: s }}` is len(s) squared)."""
+
+    @with_environment
+    def join(left: object, separator: object = " ", *, environment: Environment) -> str:
+        if isinstance(left, list | tuple) and (len(left) - 1) * len(soft_str(separator)) > MAX_RENDERED:
+            raise OutputStreamLimitError("output stream limit reached", token=None)
+        result: str = _liquid_join(left, separator, environment=environment)
+        return result
+
+    return join
+
+
 class StudioLiquid(Environment):
     """One per engine. `now` gives the current time (the engine's clock)."""
 
-    loop_iteration_limit: ClassVar[int | None] = 15
+    loop_iteration_limit: ClassVar[int | None] = 15  # Studio's (nested loops multiply)
+    # What no real flow reaches (limits.MAX_RENDERED); a breach renders the template empty.
+    output_stream_limit: ClassVar[int | None] = MAX_RENDERED
+    local_namespace_limit: ClassVar[int | None] = MAX_RENDERED
+    # Studio's Liquid has no `include`/`render` (flows have no template files): nothing
+    # nests contexts deeper than a few levels.
+    context_depth_limit: ClassVar[int] = 10
 
     def __init__(self, now: Callable[[], float], *, fast: bool = True) -> None:
         # Environment.__init__ sets `strict_filters` on the instance (default True), so a
@@ -234,11 +299,13 @@ class StudioLiquid(Environment):
         self.add_filter("json", to_json)
         self.add_filter("to_json", to_json)
         self.add_filter("date", self._date_filter())
+        self.add_filter("replace", _bounded_replace())
+        self.add_filter("join", _bounded_join())
 
     def _date_filter(self) -> Callable[..., str]:
         @liquid_filter
         def date(value: object, fmt: object = None) -> str:
-            if is_undefined(value):
+            if value is None or is_undefined(value):  # nil renders empty, as in Shopify's Liquid
                 return ""
             moment: dt.datetime | None
             if value in ("now", "today"):
@@ -273,16 +340,23 @@ class StudioLiquid(Environment):
             self._templates[source] = template
         return template
 
-    def render_text(self, source: str, context: dict[str, Any]) -> str:
+    def render_text(self, source: str, context: dict[str, Any], failed: Callable[[str], None] | None = None) -> str:
+        """`source` rendered; empty if it fails to render (`failed` is told why)."""
         if "{" not in source:  # the common case for plain text: no parse, no render
             return source
         renderer = self._renderers.get(source)
         if renderer is None:
             renderer = self.renderer(source)
-        return renderer(context)
+        try:
+            return renderer(context)
+        except RenderFailed as exc:
+            if failed is not None:
+                failed(exc.reason)
+            return ""
 
     def renderer(self, source: str) -> Callable[[dict[str, Any]], str]:
-        """The function rendering `source` with a context (made once per template)."""
+        """The function rendering `source` with a context (made once per template). It
+        raises RenderFailed for a template that fails to render (which renders empty)."""
         renderer = self._renderers.get(source)
         if renderer is None:
             if len(self._renderers) >= _CACHE_LIMIT:
@@ -302,8 +376,8 @@ class StudioLiquid(Environment):
             try:
                 rendered: str = template.render(**context)
             except LiquidError as exc:
-                log.info("Liquid template failed to render (%s); rendering it empty", exc)
-                return ""
+                log.info("Liquid template failed to render (%s); rendering it empty", exc.message)
+                raise _failure(exc) from None
             return rendered
 
         # Only sources python-liquid itself parses (its grammar decides, e.g. keywords).
@@ -339,10 +413,12 @@ class StudioLiquid(Environment):
             return [self.render_value(v, context) for v in value]
         return value
 
-    def render_pairs(self, pairs: Iterable[Any], context: dict[str, Any]) -> list[tuple[str, str]]:
+    def render_pairs(
+        self, pairs: Iterable[Any], context: dict[str, Any], failed: Callable[[str], None] | None = None
+    ) -> list[tuple[str, str]]:
         """`[{key, value}]` property lists (parameters, variables) rendered to pairs."""
         out = []
         for pair in pairs or ():
             if isinstance(pair, dict) and "key" in pair:
-                out.append((str(pair["key"]), self.render_text(to_text(pair.get("value", "")), context)))
+                out.append((str(pair["key"]), self.render_text(to_text(pair.get("value", "")), context, failed)))
         return out

@@ -5,7 +5,8 @@ An execution starts at the trigger with its trigger event and runs in the backgr
 records one Step; a widget that waits (send-and-wait-for-reply, gather, ...) parks the
 execution until it is resumed (an inbound message, a timeout of the virtual clock, or a
 control-plane event). Limits are Studio's: 1,000 steps, the same widget 10 times in a
-row, 30 days active.
+row, 30 days active; and the mock's own (limits.py): what an execution may render, and
+how long it may hold the event loop before letting other work run.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import concurrent.futures
 import contextlib
 import heapq
 import logging
+import time
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, overload
 
 from ..clock import Clock
 from ..domain.changes import (
@@ -32,9 +34,11 @@ from ..domain.changes import (
 from ..domain.models import ACTIVE, BY_KEY, Execution, Step
 from ..domain.paging import SortedIndex
 from ..sids import SidFactory
+from .config import EngineConfig
 from .definition import FlowDefinition, State, parse_definition
 from .host import AccountHost
 from .http import OutboundHttp
+from .limits import MAX_STORED_PER_EXECUTION, TIME_SLICE
 from .messages import MessageLog
 from .outcomes import Outcome, Wait
 from .scripts import ScriptBook, ScriptedOutcome
@@ -53,14 +57,6 @@ MAX_ACTIVE_SECONDS = 30 * 24 * 3600
 _EXPIRE = "__expired__"
 _TIMERS_COMPACT_MIN = 1024
 _DECIDED = (Outcome, Wait)  # what a synchronous widget returns (a tuple: `A | B` is built per call)
-
-
-@dataclass(slots=True)
-class EngineConfig:
-    # Event taken by simulated widgets (voice, Flex, ...) by type; default: their first event.
-    default_events: dict[str, str] = field(default_factory=dict)
-    message_limit: int = 10_000
-    script_limit: int = 1_000  # scripted widgets kept, all accounts together (oldest dropped)
 
 
 @dataclass(slots=True, eq=False)
@@ -106,6 +102,9 @@ class RunState:
     parent_step_sid: str | None = None  # for subflow children: the parent's step
     on_end: Any = None  # callback(execution, completed) when it stops (subflow parents)
     pending_step_sid: str | None = None
+    # The child a run-subflow waits on: the parent is settled only when the child is.
+    child: Execution | None = None
+    stored: int = 0  # characters rendered or received (limits.MAX_STORED_PER_EXECUTION)
 
     @property
     def running(self) -> bool:
@@ -229,14 +228,14 @@ class Engine:
             asyncio.get_running_loop().create_task(notify())
 
     async def wait_settled(self, execution: Execution, timeout: float) -> bool:
-        """True once the execution is ended or parked; False if `timeout` passes first."""
+        """True once the execution is ended or parked, and so is every execution it waits on
+        (a run-subflow's child); False if `timeout` passes first."""
         if self._changed is None:
             self._changed = asyncio.Condition()
         condition = self._changed
 
         def settled() -> bool:
-            run = execution.run
-            return execution.status != ACTIVE or run is None or not run.running
+            return _settled(execution)
 
         self._settle_waiters += 1
         try:
@@ -289,6 +288,7 @@ class Engine:
         if event != _EXPIRE and event not in widget.resume_events(parked.state):
             return False
         run.parked = None
+        run.child = None
         account.waiting_for_reply(execution, False)
         if event == _EXPIRE:
             self.finish(account, execution, "expired after 30 days active")
@@ -325,9 +325,9 @@ class Engine:
 
     def _halt(self, account: AccountHost, execution: Execution, reason: str | None, completed: bool) -> None:
         run: RunState | None = execution.run
-        if run is not None:
+        if run is not None and run.parked is not None:  # (only a parked execution waits for a reply)
             run.parked = None
-        account.waiting_for_reply(execution, False)
+            account.waiting_for_reply(execution, False)
         execution.run = None
         if reason is not None:
             account.mark_ended(execution, reason)
@@ -532,6 +532,8 @@ class Engine:
             result = self._run_widget(turn, state)
             if not isinstance(result, _DECIDED):
                 result = await result
+            if turn.problems is not None:
+                result = _noting(turn, result)
             if execution.run is not run or execution.status != ACTIVE:
                 return
             if isinstance(result, Wait):
@@ -544,6 +546,8 @@ class Engine:
         # The time of the steps: read again after each await (a synchronous stretch of
         # widgets takes microseconds, and steps are dated to the second).
         now = seconds()
+        clock = time.perf_counter
+        slice_end = clock() + TIME_SLICE
         # This loop runs once per step of every execution: the step record and the widget
         # call are written out here rather than in helpers (a call each per step is a
         # tenth of a fast flow's run time), see _run_widget for the general case.
@@ -580,9 +584,22 @@ class Engine:
             if target is None or target not in states:
                 self.finish(account, execution, ENDED_AT_FLOW_END, completed=True)
                 return
-            if run.step_count >= MAX_STEPS:
-                self.finish(account, execution, f"limit of {MAX_STEPS} steps")
+            if run.step_count >= MAX_STEPS or run.stored > MAX_STORED_PER_EXECUTION:
+                if run.step_count >= MAX_STEPS:
+                    self.finish(account, execution, f"limit of {MAX_STEPS} steps")
+                else:
+                    limit = f"limit of {MAX_STORED_PER_EXECUTION} characters rendered or received"
+                    self.finish(account, execution, limit)
                 return
+            if clock() > slice_end:
+                # A long synchronous stretch: let requests and other executions run (what
+                # it changed so far is committed first, as when a widget waits for I/O).
+                pause = asyncio.sleep(0)
+                await (committing(changes, pause) if changes.transactions else pause)
+                if execution.run is not run or execution.status != ACTIVE:
+                    return
+                slice_end = clock() + TIME_SLICE
+                now = seconds()
             if run.last_widget == target:
                 run.repeats += 1
                 if run.repeats >= MAX_REPEATS:
@@ -604,10 +621,15 @@ class Engine:
                 if not isinstance(result, _DECIDED):  # it waits for I/O: other requests run meanwhile
                     result = await result
                     now = seconds()
+                    slice_end = clock() + TIME_SLICE
+                if turn.problems is not None:
+                    result = _noting(turn, result)
                 if isinstance(result, Wait):
                     if execution.run is run and execution.status == ACTIVE:
                         self._park(account, execution, run, state, result)
                     return
+            elif turn.problems is not None:
+                result = _noting(turn, result)
             if execution.run is not run:
                 return  # ended, deleted or reset while the widget ran (the loop checks the status)
             outcome = result
@@ -664,6 +686,22 @@ class Engine:
             changes.publish(ExecutionParked(account.sid, execution, state.name, events, due))
 
 
+def _settled(execution: Execution) -> bool:
+    """Ended, or parked on something outside the engine (a reply, a timer, an event), and
+    not on a subflow whose child still runs."""
+    while True:
+        run = execution.run
+        if execution.status != ACTIVE or run is None:
+            return True
+        parked = run.parked
+        if parked is None:
+            return False
+        child = run.child
+        if child is None or parked.state.type != "run-subflow":
+            return True
+        execution = child
+
+
 def _write_outputs(
     execution: Execution,
     run: RunState,
@@ -682,6 +720,20 @@ def _write_outputs(
         execution.variables = {**(execution.variables or {}), **variables}
         if context is not None:
             context["flow"]["variables"] = execution.variables
+
+
+@overload
+def _noting(turn: WidgetRun, result: Outcome) -> Outcome: ...
+@overload
+def _noting(turn: WidgetRun, result: Outcome | Wait) -> Outcome | Wait: ...
+def _noting(turn: WidgetRun, result: Outcome | Wait) -> Outcome | Wait:
+    """`result` with the run's problems in its outputs, as `mockstudio_problems` (so the step's
+    context says why a template rendered empty or a condition did not match)."""
+    problems, turn.problems = turn.problems, None
+    outputs = {**(result.outputs or {}), "mockstudio_problems": problems}
+    if isinstance(result, Wait):
+        return Wait(result.timeout, result.timeout_event, outputs)
+    return Outcome(result.event, outputs, result.variables, result.transition)
 
 
 def _scripted_outcome(script: ScriptedOutcome, default_event: str) -> Outcome:

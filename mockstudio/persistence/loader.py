@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
@@ -14,13 +14,28 @@ from .codec import decode_layer, decode_message, decode_revision, trigger_event
 
 if TYPE_CHECKING:
     from ..domain.accounts import AccountState, FlowSeed
-    from .writer import SqliteStore
 
-__all__ = ["Loader"]
+__all__ = ["Loader", "StoredRows"]
 
 log = logging.getLogger("mockstudio.persistence")
 
 _SEQUENCE_MASK = 0xFFFFFFFF  # the low half of a sort key is the account's sequence number
+
+
+class StoredRows(Protocol):
+    """What the loader reads from the state file (writer.SqliteStore), and what it tells it
+    of the rows the file already holds."""
+
+    restored_executions: int
+
+    @property
+    def message_limit(self) -> int: ...
+
+    def read(self, query: str, *params: Any) -> list[Any]: ...
+    def note_fixture_flow(self, account_sid: str, flow_sid: str, *, identity_stored: bool) -> None: ...
+    def note_revisions(self, account_sid: str, flow_sid: str, count: int) -> None: ...
+    def note_layers(self, execution_sid: str, base: tuple[Any, Any]) -> None: ...
+    def note_resume(self, execution_sid: str, resume: list[Any]) -> None: ...
 
 
 class Loader:
@@ -28,7 +43,7 @@ class Loader:
     their steps and every index, messages, the sort-key sequence, and the run state of active
     executions (re-parked with their timers, or queued to continue where they were)."""
 
-    def __init__(self, store: SqliteStore, account: AccountState, flows: Sequence[FlowSeed]) -> None:
+    def __init__(self, store: StoredRows, account: AccountState, flows: Sequence[FlowSeed]) -> None:
         self.store = store
         self.account = account
         self.seeds = flows
@@ -59,8 +74,8 @@ class Loader:
         ):
             revisions.setdefault(flow_sid, []).append(decode_revision(number, data))
         for seed in self.seeds:
-            store.note_fixture_flow(account.sid, seed.sid)
             kind, data = rows.pop(seed.sid, (None, None))
+            store.note_fixture_flow(account.sid, seed.sid, identity_stored=kind == "fixture")
             if kind == "deleted":
                 continue
             if kind == "stored":

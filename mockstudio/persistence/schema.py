@@ -1,17 +1,35 @@
-"""The state file's tables, and opening it: a file that cannot be used (not SQLite, another
-application's database, a schema version this mockstudio does not read, no permission,
-locked by another process) raises StateFileError and is left exactly as it was."""
+"""The state file's tables, and opening it. An existing file is checked (a mockstudio state
+file, of this schema version, that `PRAGMA quick_check` finds intact) and read through a
+read-only view of it (`ReadOnlyView`) before anything writes to it: a file that cannot be
+used (not SQLite, corrupt, another application's database, a schema version this mockstudio
+does not read, no permission, locked by another process) raises StateFileError, and it and
+its `-wal` and `-shm` are left byte for byte as they were."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
+import tempfile
 from pathlib import Path
 from urllib.parse import quote
 
 from .errors import StateFileError
 
-__all__ = ["APPLICATION_ID", "SCHEMA", "SCHEMA_VERSION", "TABLES", "connect", "unreadable"]
+__all__ = [
+    "APPLICATION_ID",
+    "SCHEMA",
+    "SCHEMA_VERSION",
+    "TABLES",
+    "ReadOnlyView",
+    "check",
+    "check_access",
+    "connect",
+    "same_content",
+    "size",
+    "stamp",
+    "unreadable",
+]
 
 SCHEMA_VERSION = 1  # PRAGMA user_version; a file with another version is refused
 APPLICATION_ID = 0x6D537464  # PRAGMA application_id ("mStd"): marks the file as mockstudio's
@@ -44,17 +62,131 @@ SCHEMA = (
 TABLES = ("flows", "revisions", "executions", "steps", "contacts", "numbers", "messages")
 
 
+def same_content(before: tuple[tuple[int, int] | None, ...], after: tuple[tuple[int, int] | None, ...]) -> bool:
+    """Whether nothing wrote to the file or its WAL between two stamps (opening the file
+    for writing creates an empty WAL where there was none)."""
+    return before[0] == after[0] and (before[1] == after[1] or (before[1] is None and (after[1] or (0,))[0] == 0))
+
+
+def check_access(path: Path) -> bool:
+    """Whether the file exists; StateFileError if it cannot be used as a state file."""
+    if not path.exists():
+        if not path.parent.is_dir():
+            raise StateFileError(path, f"its directory {path.parent} does not exist")
+        return False
+    if not path.is_file():
+        raise StateFileError(path, "is not a regular file")
+    if not os.access(path, os.R_OK | os.W_OK):
+        raise StateFileError(path, "cannot be read and written by this user: check its permissions")
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        raise StateFileError(path, f"its directory {path.parent} is not writable (SQLite keeps its WAL there)")
+    return True
+
+
+def size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def stamp(path: Path) -> tuple[tuple[int, int] | None, ...]:
+    """Size and modification time of the file and its WAL: what changes when anything
+    writes to them."""
+    out: list[tuple[int, int] | None] = []
+    for name in (path, Path(f"{path}-wal")):
+        try:
+            stat = name.stat()
+        except FileNotFoundError:
+            out.append(None)
+        else:
+            out.append((stat.st_size, stat.st_mtime_ns))
+    return tuple(out)
+
+
+class ReadOnlyView:
+    """The file's committed content, read without writing a byte to the file, its `-wal`
+    or its `-shm`. SQLite cannot give that on the file itself: a read-only connection
+    still writes the `-shm` (it rebuilds the WAL index there, creating the file if need
+    be), and `immutable=1` ignores the WAL, so it would read the wrong content after a
+    crash. So the view is a private directory beside the file holding a hard link to it
+    (a copy where links are not supported) and a copy of its WAL, opened read-only: SQLite
+    reads the same content it would read on the file, and writes its index into the
+    private directory, which is removed afterwards."""
+
+    def __init__(self, path: Path) -> None:
+        self.stamp = stamp(path)
+        self.directory = Path(tempfile.mkdtemp(prefix=f".{path.name}.check-", dir=path.parent))
+        try:
+            view = self.directory / "state.db"
+            try:
+                os.link(path, view)
+            except OSError:
+                shutil.copyfile(path, view)
+            wal = Path(f"{path}-wal")
+            if wal.exists():
+                shutil.copyfile(wal, f"{view}-wal")
+            self.db = sqlite3.connect(
+                f"file:{quote(str(view))}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+            )
+        except (OSError, sqlite3.Error) as exc:
+            self.close()
+            raise StateFileError(path, f"cannot be read ({exc})") from None
+
+    def close(self) -> None:
+        db: sqlite3.Connection | None = getattr(self, "db", None)
+        if db is not None:
+            db.close()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def check(db: sqlite3.Connection, path: Path) -> bool:
+    """Check a state file before anything writes to it: a mockstudio state file, of the
+    schema version this mockstudio reads, that SQLite finds intact (`PRAGMA quick_check`:
+    every page, b-tree and record is well formed). False for a SQLite file holding nothing
+    (to be initialised); StateFileError, naming the problem, otherwise."""
+    try:
+        application_id = db.execute("PRAGMA application_id").fetchone()[0]  # reads the header
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        objects = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    except sqlite3.Error as exc:
+        raise StateFileError(path, unreadable(exc)) from None
+    if objects == 0 and application_id == 0 and version == 0:
+        return False
+    check_identity(path, application_id, version)
+    try:
+        problems = [row[0] for row in db.execute("PRAGMA quick_check(10)")]
+    except sqlite3.Error as exc:
+        raise StateFileError(path, unreadable(exc)) from None
+    if problems != ["ok"]:
+        found = "; ".join(line for problem in problems for line in str(problem).splitlines())
+        raise StateFileError(
+            path,
+            f"is corrupt (SQLite's quick_check: {found[:200]}{'...' if len(found) > 200 else ''}); "
+            "it was left as it is "
+            "(restore a backup, or move it away to start afresh)",
+        )
+    return True
+
+
+def check_identity(path: Path, application_id: int, version: int) -> None:
+    if application_id != APPLICATION_ID:
+        raise StateFileError(
+            path,
+            "is a SQLite database but not a mockstudio state file; it was left as it is "
+            "(give --state-file a new path or a mockstudio state file)",
+        )
+    if version != SCHEMA_VERSION:
+        raise StateFileError(
+            path,
+            f"has schema version {version}, and this mockstudio reads version {SCHEMA_VERSION} only; "
+            "it was left as it is (run the mockstudio that wrote it, or move the file away to start afresh)",
+        )
+
+
 def connect(path: Path) -> sqlite3.Connection:
+    """The connection that writes the file: checked (`_check`) and loaded first, unless new."""
     exists = path.exists()
-    if exists:
-        if not path.is_file():
-            raise StateFileError(path, "is not a regular file")
-        if not os.access(path, os.R_OK | os.W_OK):
-            raise StateFileError(path, "cannot be read and written by this user: check its permissions")
-        if not os.access(path.parent, os.W_OK | os.X_OK):
-            raise StateFileError(path, f"its directory {path.parent} is not writable (SQLite keeps its WAL there)")
-    elif not path.parent.is_dir():
-        raise StateFileError(path, f"its directory {path.parent} does not exist")
     try:
         # mode=rw never creates a file: an existing path is opened as it is.
         db = sqlite3.connect(
@@ -74,33 +206,22 @@ def connect(path: Path) -> sqlite3.Connection:
 
 
 def prepare(db: sqlite3.Connection, path: Path) -> None:
-    """Check the file before writing anything to it, then switch to WAL, take the lock the
-    process keeps, and create the schema in a new (empty) file."""
+    """Switch to WAL, take the lock the process keeps, and create the schema in a new
+    (empty) file."""
     try:
         db.execute("PRAGMA busy_timeout = 2000")
         # The lock taken below is kept until the connection closes: a second mockstudio on
         # the same file is refused rather than both writing. (Locks die with the process, so
         # a restart after kill -9 is not refused.)
         db.execute("PRAGMA locking_mode = EXCLUSIVE")
-        application_id = db.execute("PRAGMA application_id").fetchone()[0]  # reads the header
+        application_id = db.execute("PRAGMA application_id").fetchone()[0]
         version = db.execute("PRAGMA user_version").fetchone()[0]
         objects = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
     except sqlite3.Error as exc:
         raise StateFileError(path, unreadable(exc)) from None
     fresh = objects == 0 and application_id == 0 and version == 0
     if not fresh:
-        if application_id != APPLICATION_ID:
-            raise StateFileError(
-                path,
-                "is a SQLite database but not a mockstudio state file; it was left as it is "
-                "(give --state-file a new path or a mockstudio state file)",
-            )
-        if version != SCHEMA_VERSION:
-            raise StateFileError(
-                path,
-                f"has schema version {version}, and this mockstudio reads version {SCHEMA_VERSION} only; "
-                "it was left as it is (run the mockstudio that wrote it, or move the file away to start afresh)",
-            )
+        check_identity(path, application_id, version)
     try:
         mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if str(mode).lower() != "wal":
@@ -120,9 +241,12 @@ def prepare(db: sqlite3.Connection, path: Path) -> None:
 def unreadable(exc: sqlite3.Error) -> str:
     text = str(exc)
     if "not a database" in text:
-        return "is not a SQLite database (it may be corrupt); it was left as it is (move it away to start afresh)"
+        return (
+            "is not a SQLite database (it may be corrupt); it was left as it is "
+            "(restore a backup, or move it away to start afresh)"
+        )
     if "locked" in text or "busy" in text:
         return "is locked by another process (another mockstudio using the same state file?)"
     if "malformed" in text or "corrupt" in text:
-        return f"is corrupt ({text}); it was left as it is (move it away to start afresh)"
+        return f"is corrupt ({text}); it was left as it is (restore a backup, or move it away to start afresh)"
     return f"cannot be used ({text})"

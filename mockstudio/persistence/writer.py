@@ -1,8 +1,15 @@
 """The state file as a subscriber of the change feed: it collects what changed and writes it
-in one transaction when the operation ends (see the package's docs)."""
+in one transaction when the operation ends (see the package's docs).
+
+A commit that fails after startup (disk full, I/O error, damage found) is rolled back, the
+state is rebuilt from the file (`_write_failed`, through `on_write_failure`: the Studio's
+reload), the caller gets StateFileWriteFailed (Twilio's 500) and `failure` says why until a
+later commit succeeds; if the file cannot be read back either, every later change is
+refused (`read_only`)."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -12,7 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import orjson
 
@@ -37,9 +44,10 @@ from ..domain.changes import (
     StepEnded,
 )
 from ..domain.models import ENDED, Execution, Flow, Message, Step
+from ..errors import StateFileWriteFailed
 from .codec import dumps, encode_fixed, encode_layer, encode_message, encode_revision, encode_step
 from .errors import StateFileError
-from .schema import TABLES, connect, unreadable
+from .schema import TABLES, ReadOnlyView, check, check_access, connect, same_content, size, stamp, unreadable
 
 if TYPE_CHECKING:
     from ..domain.accounts import AccountState, FlowSeed, Studio
@@ -51,9 +59,28 @@ log = logging.getLogger("mockstudio.persistence")
 
 def open_store(path: Path, *, message_limit: int = 10_000) -> SqliteStore:
     """Open (or create) the state file. Raises StateFileError, leaving the file untouched,
-    if it cannot be used."""
+    if it cannot be used. An existing file is checked, and then loaded, through a read-only
+    view (`schema.ReadOnlyView`); `SqliteStore.open_for_writing` opens it for writing once
+    the state is loaded."""
     path = Path(os.path.abspath(path.expanduser()))
-    return SqliteStore(connect(path), path, message_limit=message_limit)
+    exists = check_access(path)
+    if exists and path.stat().st_size == 0 and size(Path(f"{path}-wal")):
+        # (SQLite would delete the WAL of an empty file, and start afresh)
+        raise StateFileError(
+            path,
+            "is empty but its -wal is not (was the file truncated?); they were left as they are "
+            "(restore a backup, or move both away to start afresh)",
+        )
+    if exists and path.stat().st_size > 0:
+        view = ReadOnlyView(path)
+        try:
+            if not check(view.db, path):
+                return SqliteStore(path, view=view, message_limit=message_limit)
+        except BaseException:
+            view.close()
+            raise
+        view.close()  # a SQLite file holding nothing: initialised like a new one
+    return SqliteStore(path, writer=connect(path), message_limit=message_limit)
 
 
 @dataclass(slots=True)
@@ -111,9 +138,25 @@ class SqliteStore:
     """The state file over one SQLite file (see the package's docs): a subscriber of the
     change feed, with transactions. Open it with `open_store`."""
 
-    def __init__(self, db: sqlite3.Connection, path: Path, *, message_limit: int = 10_000) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        view: ReadOnlyView | None = None,
+        writer: sqlite3.Connection | None = None,
+        message_limit: int = 10_000,
+    ) -> None:
         self.path = path
-        self._db = db
+        self._view = view  # what the state is loaded from, until open_for_writing
+        self._db = writer
+        # Why the last write failed (None: it did not), and whether changes are refused
+        # because the file could not be read back after that (see _write_failed).
+        self.failure: str | None = None
+        self.read_only = False
+        # Rebuilds the in-memory state from the file after a failed write (the Studio's).
+        self.on_write_failure: Callable[[], None] | None = None
+        self._clock_start: float | None = None  # the virtual clock's offset at startup
+        self._restoring_clock = False  # (putting the clock back is not a move to write)
         self._message_limit = message_limit
         self._lock = threading.RLock()  # guards the connection and the changes across threads
         self._depth = 0
@@ -122,6 +165,9 @@ class SqliteStore:
         self._changes = _Changes()
         # What the file holds, kept to write only what is new.
         self._fixture_flows: set[tuple[str, str]] = set()  # flows that come from a fixture
+        # Fixture flows whose identity (date, sort key) the file holds: seeding them again (a
+        # restart, a reload) writes nothing.
+        self._identities: set[tuple[str, str]] = set()
         self._revisions: dict[tuple[str, str], int] = {}  # revisions stored per flow
         # Per active execution with stored steps: the last stored step's layers (the base
         # the next step's are stored against). Dropped when the execution ends.
@@ -171,8 +217,8 @@ class SqliteStore:
             depth = self._depth
             try:
                 self._commit()
-            except sqlite3.Error:
-                pass  # logged; the changes stay pending and go with the next commit
+            except StateFileWriteFailed:
+                pass  # logged, and the state reloaded: the paused run is no longer part of it
             finally:
                 self._depth = 0
                 for _ in range(depth):
@@ -223,7 +269,7 @@ class SqliteStore:
             self.execution_changed(change.execution)
 
     def _clock_moved(self, change: ClockMoved) -> None:
-        if change.offset is not None:
+        if change.offset is not None and not self._restoring_clock:
             self.clock_moved(change.offset)
 
     # -- what changed ----------------------------------------------------------------------------
@@ -234,6 +280,8 @@ class SqliteStore:
                 return
             key = (flow.account_sid, flow.sid)
             self._fixture_flows.add(key)
+            if key in self._identities:
+                return
             if key not in self._changes.flows:
                 self._changes.flows[key] = (flow, False)
             self._changed()
@@ -254,6 +302,7 @@ class SqliteStore:
             self._changes.flows.pop(key, None)
             self._changes.deleted_flows[key] = key in self._fixture_flows
             self._revisions.pop(key, None)
+            self._identities.discard(key)
             self._changed()
 
     def execution_created(self, execution: Execution) -> None:
@@ -347,11 +396,13 @@ class SqliteStore:
             self._changes.resets.append(account_sid)
             if account_sid is None:
                 self._fixture_flows.clear()
+                self._identities.clear()
                 self._revisions.clear()
                 self._layers.clear()
                 self._resuming.clear()
             else:
                 self._fixture_flows = {k for k in self._fixture_flows if k[0] != account_sid}
+                self._identities = {k for k in self._identities if k[0] != account_sid}
                 self._revisions = {k: n for k, n in self._revisions.items() if k[0] != account_sid}
                 studio = self._studio
                 old = studio.accounts.get(account_sid) if studio is not None else None
@@ -362,19 +413,42 @@ class SqliteStore:
                         del self._resuming[sid]
             self._changed()
 
+    def open_for_writing(self) -> None:
+        """The state is loaded (from the read-only view): open the file for writing and take
+        the lock the process keeps. StateFileError if another process holds it, or wrote
+        to the file since it was read."""
+        view = self._view
+        if view is None:
+            return
+        view.close()
+        self._view = None
+        self._db = connect(self.path)
+        if not same_content(view.stamp, stamp(self.path)):
+            raise StateFileError(
+                self.path,
+                "was written by another process while this mockstudio loaded it "
+                "(another mockstudio using the same state file?)",
+            )
+
     def close(self, *, discard: bool = False) -> None:
         """Commit what is pending (or, with `discard`, drop it: a failed startup writes
         nothing) and close the file; later changes are ignored."""
         with self._lock:
             if self._closed:
                 return
+            self.on_write_failure = None  # (no state to rebuild at shutdown)
             try:
-                if not discard:
+                if not discard and self._db is not None:
                     self._commit()
+            except StateFileWriteFailed:
+                pass  # logged
             finally:
                 self._closed = True
                 self._changes = _Changes()
-                self._db.close()
+                if self._view is not None:
+                    self._view.close()
+                if self._db is not None:
+                    self._db.close()
 
     # -- committing ---------------------------------------------------------------------------
 
@@ -382,8 +456,24 @@ class SqliteStore:
         changes = self._changes
         if self._closed or not changes:
             return
+        if self.read_only:
+            self._changes = _Changes()
+            raise StateFileWriteFailed()
+        try:
+            after = self._write(changes)
+        except sqlite3.Error as exc:
+            self._write_failed(exc)
+        self._changes = _Changes()
+        self.failure = None
+        for apply in after:
+            apply()
+
+    def _write(self, changes: _Changes) -> list[Callable[[], object]]:
+        """Write the changes in one transaction (rolled back if any of it fails); returns
+        what to note once they are written."""
         statements, after = self._statements(changes)
         db = self._db
+        assert db is not None, "open_for_writing was not called"
         try:
             db.execute("BEGIN IMMEDIATE")
             for sql, rows in statements:
@@ -394,12 +484,62 @@ class SqliteStore:
             db.execute("COMMIT")
         except sqlite3.Error:
             if db.in_transaction:
-                db.execute("ROLLBACK")
-            log.exception("Could not write the state file %s; the changes stay pending", self.path)
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
             raise
+        return after
+
+    def _write_failed(self, error: sqlite3.Error) -> NoReturn:
+        """A commit failed (disk full, I/O error, corruption found): the file holds the
+        state before the operation, memory the state after it. Memory is rebuilt from the
+        file with the loader startup uses (`on_write_failure`), so the operation is undone
+        whatever it touched, and StateFileWriteFailed (Twilio's 500) goes to its caller.
+        If the file cannot even be read back, memory is left as it is and every later
+        change is refused (`read_only`)."""
         self._changes = _Changes()
-        for apply in after:
-            apply()
+        if self.failure is None:
+            log.error(
+                "Could not write the state file %s (%s): the operation was undone and the state reloaded from "
+                "the file. Check the disk (full? failing?) and the file (sqlite3 %s 'PRAGMA integrity_check' "
+                "once the server is stopped); if the file is damaged, stop the server and restore a backup, or "
+                "move the file away to start afresh",
+                self.path,
+                error,
+                self.path,
+            )
+        else:  # (a due timer retries at every tick: one line each)
+            log.warning("Still cannot write the state file %s (%s): the operation was undone", self.path, error)
+        self.failure = f"a write to the state file failed ({error}); the operation was undone"
+        depth, self._depth = self._depth, 1  # what the reload records is written below, at once
+        try:
+            self._fixture_flows.clear()
+            self._identities.clear()
+            self._revisions.clear()
+            self._layers.clear()
+            self._resuming.clear()
+            self._message_rows = dict(self.read("SELECT account_sid, count(*) FROM messages GROUP BY account_sid"))
+            if self.on_write_failure is not None:
+                self.on_write_failure()
+            after = self._write(self._changes) if self._changes else []
+            for apply in after:
+                apply()
+        except Exception as exc:
+            self.read_only = True
+            self.failure = (
+                f"a write to the state file failed ({error}) and the file could not be read back ({exc}); "
+                "changes are refused until the server is restarted"
+            )
+            log.error(
+                "The state file %s could not be read back after the failed write (%s): every change is refused "
+                "from now on (reads still answer, from memory, which may hold the failed operation). Stop the "
+                "server, then restore a backup of the file or move it away to start afresh",
+                self.path,
+                exc,
+            )
+        finally:
+            self._changes = _Changes()
+            self._depth = depth
+        raise StateFileWriteFailed() from error
 
     def _live_execution(self, execution: Execution) -> bool:
         """Still part of the state: not deleted, dropped, nor orphaned by a reset (a flow
@@ -488,6 +628,7 @@ class SqliteStore:
             if not full:
                 data = dumps({"date_created": flow.date_created, "key": flow.key})
                 sql("INSERT OR REPLACE INTO flows VALUES (?, ?, 'fixture', ?)", (account_sid, sid, data))
+                after.append(functools.partial(self._identities.add, key))
                 continue
             data = dumps(
                 {
@@ -604,8 +745,10 @@ class SqliteStore:
     # -- loading (see loader.py) -----------------------------------------------------------------
 
     def read(self, query: str, *params: Any) -> list[Any]:
+        db = self._view.db if self._view is not None else self._db
+        assert db is not None
         try:
-            return self._db.execute(query, params).fetchall()
+            return db.execute(query, params).fetchall()
         except sqlite3.DatabaseError as exc:
             raise StateFileError(self.path, unreadable(exc)) from None
 
@@ -618,9 +761,14 @@ class SqliteStore:
         clock (ManualClock) is left alone."""
         if not isinstance(clock, VirtualClock):
             return
+        if self._clock_start is None:
+            self._clock_start = clock.offset
         rows = self.read("SELECT value FROM meta WHERE name = 'clock_offset'")
-        if rows:
-            clock.set(time.time() + float(orjson.loads(rows[0][0])))
+        self._restoring_clock = True
+        try:
+            clock.set(time.time() + (float(orjson.loads(rows[0][0])) if rows else self._clock_start))
+        finally:
+            self._restoring_clock = False
 
     def load_account(self, account: AccountState, flows: Sequence[FlowSeed]) -> None:
         from .loader import Loader
@@ -633,8 +781,10 @@ class SqliteStore:
 
     # What the loader tells the writer of the rows the file already holds.
 
-    def note_fixture_flow(self, account_sid: str, flow_sid: str) -> None:
+    def note_fixture_flow(self, account_sid: str, flow_sid: str, *, identity_stored: bool) -> None:
         self._fixture_flows.add((account_sid, flow_sid))
+        if identity_stored:
+            self._identities.add((account_sid, flow_sid))
 
     def note_revisions(self, account_sid: str, flow_sid: str, count: int) -> None:
         self._revisions[(account_sid, flow_sid)] = count

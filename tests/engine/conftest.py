@@ -34,5 +34,6 @@ def web(web_server: WebApp) -> WebApp:
     """The real HTTP server the HTTP widgets call, with its request log cleared."""
     with web_server.lock:
         web_server.requests.clear()
+        web_server.streamed = 0
     web_server.release.clear()
     return web_server

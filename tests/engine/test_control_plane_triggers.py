@@ -61,7 +61,64 @@ def test_each_inbound_route_starts_its_trigger_event(live: MockStudioServer, htt
         steps = http.get(f"/v2/Flows/{FLOW}/Executions/{body['execution_sid']}/Steps").json()["steps"]
         assert steps[-1]["name"] == event
         execution = http.get(f"/v2/Flows/{FLOW}/Executions/{body['execution_sid']}").json()
-        assert execution["status"] == "ended" and execution["initiated_by"] == body["message_sid"]
+        sid_key = "call_sid" if route == "calls" else "message_sid"
+        assert execution["status"] == "ended" and execution["initiated_by"] == body[sid_key]
+        assert body[sid_key].startswith({"messages": "SM", "conversations": "IM", "calls": "CA"}[route])
+        assert ("message_sid" in body) is (route != "calls")
+
+
+def _waits_in_a_conversation() -> dict[str, object]:
+    flow = _flow()
+    states = flow["states"]
+    assert isinstance(states, list)
+    states[1] = {
+        "name": "hello",
+        "type": "send-and-wait-for-reply",
+        "transitions": [{"event": "incomingMessage", "next": "greet"}, {"event": "timeout"}],
+        "properties": {"body": "in {{flow.channel.address}}", "timeout": "3600"},
+    }
+    states[2] = {
+        "name": "greet",
+        "type": "send-message",
+        "transitions": [{"event": "sent"}, {"event": "failed"}],
+        "properties": {
+            "body": "{{widgets.hello.inbound.ConversationSid}} {{widgets.hello.inbound.ParticipantSid}}",
+            "to": "{{flow.channel.address}}",
+        },
+    }
+    return flow
+
+
+def test_a_conversation_keeps_its_identity(live: MockStudioServer, http: httpx.Client) -> None:
+    install_flow(live, FLOW, _waits_in_a_conversation(), numbers=(NUMBER,))
+    first = http.post("/_mockstudio/conversations", data={"From": CONTACT, "To": NUMBER, "Body": "hi"}).json()
+    conversation, participant = first["conversation_sid"], first["participant_sid"]
+    assert conversation.startswith("CH") and participant.startswith("MB")
+    assert conversation[2:] != participant[2:]
+    settle(http, first["execution_sid"])
+    context = http.get(f"/v2/Flows/{FLOW}/Executions/{first['execution_sid']}/Context").json()["context"]
+    trigger = context["trigger"]["conversation"]
+    assert (trigger["ConversationSid"], trigger["ParticipantSid"]) == (conversation, participant)
+    # Studio's channel for a Conversations execution is the conversation itself.
+    assert context["flow"]["channel"]["address"] == conversation
+    assert context["contact"]["channel"]["address"] == CONTACT
+
+    reply = http.post("/_mockstudio/conversations", data={"From": CONTACT, "To": NUMBER, "Body": "again"}).json()
+    assert (reply["action"], reply["execution_sid"]) == ("resumed", first["execution_sid"])
+    assert (reply["conversation_sid"], reply["participant_sid"]) == (conversation, participant)
+    settle(http, first["execution_sid"])
+    sent = http.get("/_mockstudio/messages", params={"execution_sid": first["execution_sid"]}).json()["messages"]
+    assert [m["body"] for m in sent if m["direction"] == "outbound"] == [
+        f"in {conversation}",
+        f"{conversation} {participant}",
+    ]
+
+    # The next execution of the same contact is in the same conversation; another
+    # contact's is not.
+    again = http.post("/_mockstudio/conversations", data={"From": CONTACT, "To": NUMBER, "Body": "x"}).json()
+    assert again["action"] == "started" and again["conversation_sid"] == conversation
+    other = http.post("/_mockstudio/conversations", data={"From": "+15550001111", "To": NUMBER, "Body": "x"}).json()
+    assert other["conversation_sid"] != conversation and other["participant_sid"] != participant
 
 
 def test_inbound_routes_need_from_and_to_and_a_bound_number(live: MockStudioServer, http: httpx.Client) -> None:

@@ -212,6 +212,16 @@ def test_every_widget_type_validates_with_its_events(kind: str) -> None:
     assert _problems(raw) == []
 
 
+def test_a_widget_nothing_leads_to_needs_no_required_property() -> None:
+    # A real export carries a split without `input` that no transition reaches; Studio
+    # published it, so it is valid. The same split, once reached, is not.
+    raw = _valid()
+    raw["states"].append(widget("leftover", "split-based-on", {"noMatch": None}))
+    assert _problems(raw) == []
+    raw["states"][0]["transitions"][0]["next"] = "leftover"
+    assert [path for path, _ in _problems(raw)] == [f"#/states/{len(raw['states']) - 1}/properties/input"]
+
+
 def test_hyphenated_and_unicode_names_are_fine() -> None:
     raw = rest_flow("get-datetime-parts", say("get-datetime-parts", "x", "étape_2"), say("étape_2", "y"))
     assert _problems(raw) == []

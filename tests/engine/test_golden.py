@@ -6,7 +6,9 @@ next, and what the execution must look like afterwards.
      "subflows": {"FW...": {...}},              # optional: more flows of the account
      "engine": {"default_events": {...}},       # optional: EngineConfig
      "trigger": {"to": "+1...", "from": "+1...", "parameters": {...}}   # a REST execution
-              | {"message": {"From": "+1...", "To": "+1...", "Body": "..."}},  # an inbound SMS
+              | {"message": {"From": "+1...", "To": "+1...", "Body": "..."}}  # an inbound SMS
+              | {"conversation": {"From": "+1...", "To": "+1...", "Body": "..."}}  # replies stay in it
+              | {"call": {"From": "+1...", "To": "+1..."}},  # an inbound call
      "scripts": [{"widget": "...", "outcomes": [{...ScriptedOutcome...}]}],  # optional
      "actions": [{"reply": "yes"} | {"advance": 3600} | {"event": {"name": "keypress", "outputs": {...}}}],
      "expect": {"status": "ended",
@@ -45,7 +47,8 @@ async def test_golden(path: Path) -> None:
     case: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     assert case["name"] == path.stem
     trigger = case["trigger"]
-    message = trigger.get("message")
+    kind = next((k for k in ("message", "conversation", "call") if k in trigger), None)
+    message = trigger[kind] if kind else None
     numbers = (message["To"],) if message else ()
     engine = case.get("engine")
     h = Harness(
@@ -62,7 +65,13 @@ async def test_golden(path: Path) -> None:
     if message:
         contact, address = message["From"], message["To"]
         extra = {k: v for k, v in message.items() if k not in ("From", "To", "Body")}
-        execution, action = await h.inbound(message.get("Body", ""), from_=contact, to=address, **extra)
+        if kind == "message":
+            execution, action = await h.inbound(message.get("Body", ""), from_=contact, to=address, **extra)
+        elif kind == "conversation":
+            execution, action, _ = h.account.receive_conversation_message(contact, address, message.get("Body", ""))
+        else:
+            execution, action, _ = h.account.receive_call(contact, address, extra or None)
+        await h.engine.drain()
         assert action == "started"
     else:
         contact, address = trigger["to"], trigger["from"]
@@ -71,7 +80,11 @@ async def test_golden(path: Path) -> None:
 
     for index, step in enumerate(case["actions"]):
         if "reply" in step:
-            _, action = await h.inbound(step["reply"], from_=contact, to=address)
+            if kind == "conversation":
+                _, action, _ = h.account.receive_conversation_message(contact, address, step["reply"])
+                await h.engine.drain()
+            else:
+                _, action = await h.inbound(step["reply"], from_=contact, to=address)
             assert action == "resumed", f"action {index}: nobody was waiting for a reply"
         elif "advance" in step:
             await h.advance(float(step["advance"]))

@@ -68,8 +68,8 @@ def test_studio_templates(liquid: StudioLiquid, template: str, expected: str) ->
         "{{ trigger.message.Body }}",
         "{{ nope }}",
         "{{ nope | upcase }}",
-        "{{ nope | json }}",
         "{{ nope | date: '%Y' }}",
+        "{{ flow.data.nothing | date: '%Y' }}",
         "{{ flow.data.items[7].q }}",
     ],
 )
@@ -89,6 +89,31 @@ def test_json_filters(liquid: StudioLiquid, name: str) -> None:
     assert liquid.render_text("{{ flow.data.items | " + name + " }}", CONTEXT) == '[{"q": "a"}, {"q": "b"}]'
     assert liquid.render_text("{{ flow.data.name | " + name + " }}", CONTEXT) == '"zeke"'
     assert liquid.render_text("{{ flow.data.n | " + name + " }}", CONTEXT) == "3"
+
+
+# Shopify's Liquid on nil (a missing path is nil there): `json` writes null, the string
+# filters treat it as "", the numeric ones as 0 (https://shopify.github.io/liquid/).
+@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ('{"memory": {{widgets.bot.memory | to_json}}}', '{"memory": null}'),
+        ('{"memory": {{widgets.bot.memory | json}}}', '{"memory": null}'),
+        ("{{ flow.data.nothing | json }}", "null"),
+        ("[{{ widgets.bot.memory | upcase }}]", "[]"),
+        ("{{ widgets.bot.memory | default: 'none' }}", "none"),
+        ("{{ widgets.bot.memory | size }}", "0"),
+        ("{{ widgets.bot.memory | plus: 2 }}", "2"),
+        ("{{ widgets.bot.memory | append: '!' }}", "!"),
+        ("[{{ widgets.bot.memory | first }}]", "[]"),
+        ("[{{ widgets.bot.memory | date: '%Y' }}]", "[]"),
+    ],
+)
+def test_filters_on_a_missing_value_behave_as_shopify_liquid(
+    clock: ManualClock, fast: bool, template: str, expected: str
+) -> None:
+    liquid = StudioLiquid(clock.now, fast=fast)
+    assert liquid.render_text(template, CONTEXT) == expected
 
 
 def test_date_now_is_the_injected_clock_in_los_angeles(liquid: StudioLiquid, clock: ManualClock) -> None:

@@ -230,6 +230,14 @@ async def test_http_redirect_sends_every_call_to_another_base(web: WebApp) -> No
     assert h.steps(execution)[1] == ("success", "call", "good")
 
 
+@pytest.mark.parametrize("url", ["${webhook_url}", "", "  ", "{{flow.data.nothing}}", "/relative", "ftp://x/y"])
+async def test_http_redirect_does_not_rescue_what_is_not_a_url(web: WebApp, url: str) -> None:
+    # An export whose URL template was never filled in fails in Studio; redirected, too.
+    h, execution = await _run(_http_flow(url), http=OutboundHttp(redirect_to=web.base_url))
+    assert web.requests == []
+    assert h.steps(execution)[1] == ("failed", "call", "bad")
+
+
 async def test_scripted_503_twice_then_200(web: WebApp) -> None:
     # A retry loop: failed goes back to the request, at most three times.
     flow = rest_flow(

@@ -6,9 +6,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from mockstudio.domain.models import ACTIVE, ENDED, Execution
+import httpx
 
-from .support import AC, CHILD_FW, CONTACT, FW, NUMBER, Harness, definition, rest_flow, say, trigger, widget
+from mockstudio.domain.models import ACTIVE, ENDED, Execution
+from mockstudio.testing import MockStudioServer
+
+from .support import (
+    AC,
+    CHILD_FW,
+    CONTACT,
+    FW,
+    NUMBER,
+    Harness,
+    api_steps,
+    definition,
+    install_flow,
+    rest_flow,
+    say,
+    settle,
+    trigger,
+    widget,
+)
+from .webapp import WebApp
 
 GRANDCHILD_FW = "FW" + "d" * 32
 
@@ -89,7 +108,7 @@ async def test_child_context_has_the_parent_trigger() -> None:
             "execution_sid": parent.sid,
             "flow_sid": FW,
             "step_sid": sub_step.sid,
-            "trigger_type": "parent",
+            "trigger_type": "request",
         }
     }
     assert context["flow"]["flow_sid"] == CHILD_FW
@@ -224,3 +243,96 @@ async def test_ending_or_deleting_the_child_through_the_api_fails_the_parent() -
         assert parent.status == ENDED, how
         assert ("failed", "sub", "broken") in h.steps(parent), how
         await h.close()
+
+
+async def test_typed_parameters_reach_the_child_as_the_export_says() -> None:
+    # A Console export types every parameter: a json_object one arrives as an object.
+    parent = rest_flow(
+        "sub",
+        widget(
+            "sub",
+            "run-subflow",
+            {"completed": None},
+            flow_sid=CHILD_FW,
+            flow_revision="LatestPublished",
+            parameters=[
+                {"key": "flow", "value": "{{flow}}", "type": "json_object"},
+                {"key": "tax_id", "value": "{{flow.data.tax_id}}", "type": "string"},
+                {"key": "price", "value": "19.90"},
+            ],
+        ),
+    )
+    child = definition(
+        trigger(incomingParent="vars"),
+        widget(
+            "vars",
+            "set-variables",
+            {"next": None},
+            variables=[
+                {"key": "who", "value": "{{trigger.parent.parameters.flow.data.name}}", "type": "string"},
+                {"key": "tax_id", "value": "{{trigger.parent.parameters.tax_id}}", "type": "string"},
+            ],
+        ),
+    )
+    h = Harness(parent, flows={CHILD_FW: child})
+    execution = await h.start({"name": "Ada", "tax_id": "12345678000195"})
+    parameters = h.context(_child_of(h, execution))["trigger"]["parent"]["parameters"]
+    assert parameters["flow"]["data"] == {"name": "Ada", "tax_id": "12345678000195"}
+    assert parameters["tax_id"] == "12345678000195"
+    assert parameters["price"] == "19.90"
+    assert h.widgets(execution)["sub"] == {"who": "Ada", "tax_id": "12345678000195"}
+
+
+def test_a_parent_is_settled_only_when_its_child_is(live: MockStudioServer, http: httpx.Client, web: WebApp) -> None:
+    # The child is in a slow HTTP call: the parent, parked on run-subflow, is not settled.
+    parent = install_flow(live, "FW" + "5" * 32, _parent(flow_sid="FW" + "6" * 32))
+    child = definition(
+        trigger(incomingParent="call"),
+        widget("call", "make-http-request", {"success": "vars", "failed": "vars"}, url=web.url("/slow")),
+        widget("vars", "set-variables", {"next": None}, variables=[{"key": "shout", "value": "done"}]),
+    )
+    install_flow(live, "FW" + "6" * 32, child)
+    created = http.post(f"/v2/Flows/{parent}/Executions", data={"To": CONTACT, "From": NUMBER})
+    assert created.status_code == 201, created.text
+    sid = created.json()["sid"]
+    state = http.get(f"/_mockstudio/executions/{sid}/settled", params={"timeout": 0.5}).json()
+    assert (state["settled"], state["status"], state["waiting_on"]) == (False, "active", "sub")
+    web.release.set()
+    state = settle(http, sid)
+    assert state["status"] == "ended"
+    assert ("completed", "sub", "done") in api_steps(http, parent, sid)
+
+
+def test_a_parent_whose_child_waits_for_a_reply_is_settled(live: MockStudioServer, http: httpx.Client) -> None:
+    parent = install_flow(live, "FW" + "5" * 32, _parent(flow_sid="FW" + "6" * 32))
+    install_flow(live, "FW" + "6" * 32, _child(wait=True))
+    created = http.post(f"/v2/Flows/{parent}/Executions", data={"To": CONTACT, "From": NUMBER})
+    state = settle(http, created.json()["sid"])
+    assert (state["status"], state["waiting_on"]) == ("active", "sub")
+
+
+async def test_the_child_sees_the_parents_channel_as_trigger_type() -> None:
+    # A shared subflow branching on how its parent was reached (message, call, conversation).
+    sub = widget("sub", "run-subflow", {"completed": None}, flow_sid=CHILD_FW)
+    parent = definition(trigger(incomingMessage="sub", incomingCall="sub", incomingConversationMessage="sub"), sub)
+    child = definition(
+        trigger(incomingParent="vars"),
+        widget(
+            "vars",
+            "set-variables",
+            {"next": None},
+            variables=[{"key": "via", "value": "{{trigger.parent.trigger_type}}", "type": "string"}],
+        ),
+    )
+    h = Harness(parent, flows={CHILD_FW: child}, numbers=(NUMBER,))
+    seen = []
+    for deliver in (
+        lambda: h.account.receive_message(CONTACT, NUMBER, "hi"),
+        lambda: h.account.receive_call(CONTACT, NUMBER),
+        lambda: h.account.receive_conversation_message(CONTACT, NUMBER, "hi"),
+    ):
+        execution, action, _ = deliver()
+        await h.engine.drain()
+        assert action == "started" and execution.status == ENDED
+        seen.append(h.widgets(execution)["sub"]["via"])
+    assert seen == ["message", "call", "conversation"]

@@ -43,10 +43,13 @@ async def test_variables_go_to_flow_variables_and_the_widget() -> None:
     ("raw", "expected"),
     [
         ("42", 42),
-        (" 42 ", 42),
         ("-7", -7),
         ("0", 0),
         ("3.5", 3.5),
+        (" 42 ", " 42 "),  # not as JSON would write it: the text, unchanged
+        ("19.90", "19.90"),  # a price keeps its trailing zero
+        ("12345678901234", 12345678901234),
+        ("1234567890123456", "1234567890123456"),  # past 15 digits a number would lose digits
         ("007", "007"),  # a leading zero keeps it text (codes, zip codes)
         ("+15551234567", "+15551234567"),  # phone numbers stay text
         ("1e3", "1e3"),
@@ -56,7 +59,7 @@ async def test_variables_go_to_flow_variables_and_the_widget() -> None:
         ("true", "true"),
     ],
 )
-async def test_values_that_look_like_numbers_become_numbers(raw: str, expected: Any) -> None:
+async def test_untyped_values_written_as_numbers_become_numbers(raw: str, expected: Any) -> None:
     h = Harness(rest_flow("set", _vars("set", [{"key": "v", "value": "{{flow.data.v}}"}])))
     execution = await h.start({"v": raw})
     value = h.variables(execution)["v"]
@@ -218,3 +221,38 @@ async def test_empty_variable_list_still_takes_next() -> None:
     execution = await h.start()
     assert h.steps(execution)[1:] == [("next", "set", "hello"), ("sent", "hello", "Ended")]
     assert h.variables(execution) == {}
+
+
+# Console exports (2022 on) type every item: what a real export looks like.
+@pytest.mark.parametrize("raw", ["19.90", " 1 ", "12345678901234", "42", "true", '{"a": 1}'])
+async def test_a_string_item_keeps_the_rendered_text(raw: str) -> None:
+    item = {"key": "v", "value": "{{flow.data.v}}", "type": "string"}
+    h = Harness(rest_flow("set", _vars("set", [item], "say"), say("say", "[{{flow.variables.v}}]")))
+    execution = await h.start({"v": raw})
+    assert h.variables(execution)["v"] == raw
+    assert h.messages(execution) == [("outbound", f"[{raw}]")]
+
+
+async def test_a_json_object_item_holds_the_parsed_value() -> None:
+    flow = rest_flow(
+        "set",
+        _vars(
+            "set",
+            [
+                {"key": "customer", "value": "{{flow.data.customer}}", "type": "json_object"},
+                {"key": "constant", "value": '{"tier": "gold", "tags": ["a"]}', "type": "json_object"},
+                {"key": "broken", "value": "{not json", "type": "json_object"},
+                {"key": "older", "value": "[1, 2]", "parse_as_json": True},
+            ],
+            "say",
+        ),
+        say("say", "{{flow.variables.customer.name}} {{flow.variables.constant.tier}} {{flow.variables.older.size}}"),
+    )
+    h = Harness(flow)
+    execution = await h.start({"customer": {"name": "Ada", "id": "12345678901234"}})
+    variables = h.variables(execution)
+    assert variables["customer"] == {"name": "Ada", "id": "12345678901234"}
+    assert variables["constant"] == {"tier": "gold", "tags": ["a"]}
+    assert variables["broken"] == "{not json"
+    assert variables["older"] == [1, 2]
+    assert h.messages(execution) == [("outbound", "Ada gold 2")]

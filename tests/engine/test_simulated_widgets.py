@@ -92,6 +92,34 @@ async def test_configuration_is_per_type() -> None:
     busy = Harness(flow, engine_config=EngineConfig(default_events={"make-outgoing-call-v2": "busy"}))
     execution = await busy.start()
     assert busy.steps(execution)[1] == ("busy", "call", "sms")
+    assert busy.widgets(execution)["call"]["CallStatus"] == "busy"
+
+
+@pytest.mark.parametrize(
+    ("event", "status"),
+    [("busy", "busy"), ("noAnswer", "no-answer"), ("failed", "failed"), ("answered", "in-progress")],
+)
+async def test_a_scripted_outgoing_call_event_still_gives_the_outputs(event: str, status: str) -> None:
+    # An autodialer texting "we tried to call" with the call's SID and status.
+    flow = rest_flow(
+        "call",
+        widget(
+            "call",
+            "make-outgoing-call-v2",
+            {"answered": "sms", "busy": "sms", "noAnswer": "sms", "failed": "sms"},
+            to="{{contact.channel.address}}",
+            **{"from": "{{flow.channel.address}}"},
+        ),
+        say("sms", "{{widgets.call.CallStatus}} {{widgets.call.CallSid}}"),
+    )
+    h = Harness(flow)
+    h.script("call", ScriptedOutcome(event=event))
+    execution = await h.start()
+    outputs = h.widgets(execution)["call"]
+    assert h.steps(execution)[1] == (event, "call", "sms")
+    assert outputs["CallStatus"] == status and outputs["CallSid"].startswith("CA")
+    assert ("AnsweredBy" in outputs) is (event == "answered")
+    assert h.messages() == [("outbound", f"{status} {outputs['CallSid']}")]
 
 
 async def test_scripted_event_for_a_simulated_widget() -> None:

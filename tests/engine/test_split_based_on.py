@@ -218,14 +218,39 @@ async def test_several_conditions_are_and_ed() -> None:
         assert h.steps(execution)[1] == expected
 
 
-async def test_each_condition_uses_its_own_argument() -> None:
-    # The subject is the condition's arguments[0], rendered; `input` only when it has none.
-    conditions = [
-        condition("equal_to", "gold", arguments="{{flow.data.tier}}"),
-        condition("greater_than", "100", arguments="{{flow.data.points}}"),
-    ]
-    h = Harness(_flow(("yes", conditions)))
-    execution = await h.start({"input": "ignored", "tier": "Gold", "points": 150})
+async def test_conditions_test_the_input_not_their_stale_arguments() -> None:
+    # A duplicated survey question: the split's input was edited to the second gather, its
+    # conditions' `arguments` still name the first (the Console's copy goes stale).
+    flow = rest_flow(
+        "q2",
+        widget("q2", "set-variables", {"next": "check"}, variables=[{"key": "x", "value": "1"}]),
+        split(
+            "check",
+            "{{flow.data.gather_2}}",
+            [
+                ("agree", [condition("equal_to", "1", arguments="{{flow.data.gather_1}}")]),
+                ("disagree", [condition("equal_to", "2", arguments="{{flow.data.gather_1}}")]),
+            ],
+            no_match="again",
+        ),
+        say("agree", "agree"),
+        say("disagree", "disagree"),
+        say("again", "again"),
+    )
+    h = Harness(flow)
+    execution = await h.start({"gather_1": "1", "gather_2": "2"})
+    assert h.steps(execution)[2] == ("match", "check", "disagree")
+
+
+async def test_a_split_without_input_tests_the_arguments() -> None:
+    flow = rest_flow(
+        "check",
+        split("check", None, [("yes", [condition("equal_to", "gold", arguments="{{flow.data.tier}}")])], no_match="no"),
+        say("yes", "yes"),
+        say("no", "no"),
+    )
+    h = Harness(flow)
+    execution = await h.start({"tier": "Gold"})
     assert h.steps(execution)[1] == ("match", "check", "yes")
 
 

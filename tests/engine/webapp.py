@@ -103,6 +103,18 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(200, {"slow": True})
         elif path == "/big":
             self._send(200, b"x" * (70 * 1024), "text/plain")
+        elif path == "/endless":  # no Content-Length: the body ends when the connection does (up to 256 MB)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.end_headers()
+            chunk = b"x" * (64 * 1024)
+            try:
+                for _ in range(4096):
+                    self.wfile.write(chunk)
+                    with app.lock:
+                        app.streamed += len(chunk)
+            except OSError:  # the client stopped reading
+                pass
         else:
             self._json(404, {"message": "not found"})
 
@@ -115,6 +127,7 @@ class _Server(ThreadingHTTPServer):
 class WebApp:
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
+        self.streamed = 0  # bytes /endless managed to send
         self.lock = threading.Lock()
         self.release = threading.Event()
         self._server = _Server(("127.0.0.1", 0), _Handler)

@@ -16,31 +16,32 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ... import jsontext
+from ...contexts import conversation_sid, participant_sid
 from ...dates import format_date
 from ...domain.accounts import AccountState
 from ...domain.control import ExecutionState as State
+from ...domain.control import ScriptedOutcome
 from ...domain.models import Message
-from ...engine.scripts import ScriptedOutcome
 from ...errors import InvalidParameter, MissingParameter
-from ..admin import require_admin_token
-from ..auth import authenticate
+from ..accounts import control_account
+from ..admin import refuse_cross_site, require_admin_token
 from ..forms import read_body, read_form
-from ..runtime import runtime
-from .deps import RuntimeDep
+from .deps import RuntimeDep, accepts_changes
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/_mockstudio", tags=["control plane"], dependencies=[Depends(require_admin_token)])
+
+router = APIRouter(
+    prefix="/_mockstudio",
+    tags=["control plane"],
+    dependencies=[Depends(require_admin_token), Depends(refuse_cross_site), Depends(accepts_changes)],
+)
 
 
 def _account(request: Request) -> AccountState:
-    """The account named by HTTP Basic credentials, or the default one. Another scheme in
-    `Authorization` (the admin token as `Bearer`) names none."""
-    for name, value in request.scope["headers"]:
-        if name == b"authorization" and value.lstrip()[:6].lower() == b"basic ":
-            return authenticate(request)
-    studio = runtime(request).studio
-    return studio.accounts[studio.default_account_sid]
+    """The account named by HTTP Basic credentials or `X-Mockstudio-Account`, or the
+    default one (accounts.py)."""
+    return control_account(request)
 
 
 async def _fields(request: Request) -> dict[str, Any]:
@@ -95,7 +96,20 @@ class InboundResult(BaseModel):
     action: str = Field(description="started (a new execution), resumed (a waiting one) or ignored")
     execution_sid: str
     flow_sid: str
-    message_sid: str = Field(description="The inbound message's (or call's) SID")
+    message_sid: str = Field(description="The inbound message's SID")
+    status: str
+
+
+class ConversationResult(InboundResult):
+    conversation_sid: str = Field(description="The contact's conversation with the address (the same every message)")
+    participant_sid: str = Field(description="The contact's participant in it")
+
+
+class CallResult(BaseModel):
+    action: str = Field(description="started (a new execution) or ignored")
+    execution_sid: str
+    flow_sid: str
+    call_sid: str = Field(description="The inbound call's SID")
     status: str
 
 
@@ -131,21 +145,29 @@ async def send_inbound_message(request: Request) -> InboundResult:
     "/conversations",
     summary="Deliver a Conversations message (From = the participant, To = the flow's address, Body)",
 )
-async def send_conversation_message(request: Request) -> InboundResult:
+async def send_conversation_message(request: Request) -> ConversationResult:
     fields = await _fields(request)
     account = _account(request)
+    from_, to = _str(fields.get("From")), _str(fields.get("To"))
     execution, action, sid = account.receive_conversation_message(
-        _str(fields.get("From")), _str(fields.get("To")), _str(fields.get("Body")) or "", _extra(fields)
+        from_, to, _str(fields.get("Body")) or "", _extra(fields)
     )
-    return _inbound_result(execution, action, sid)
+    assert from_ is not None and to is not None  # (else receive_conversation_message raised)
+    return ConversationResult(
+        **_inbound_result(execution, action, sid).model_dump(),
+        conversation_sid=_str(fields.get("ConversationSid")) or conversation_sid(account.sid, from_, to),
+        participant_sid=_str(fields.get("ParticipantSid")) or participant_sid(account.sid, from_, to),
+    )
 
 
 @router.post("/calls", summary="Place an inbound call (From, To): starts an incomingCall execution")
-async def place_inbound_call(request: Request) -> InboundResult:
+async def place_inbound_call(request: Request) -> CallResult:
     fields = await _fields(request)
     account = _account(request)
     execution, action, sid = account.receive_call(_str(fields.get("From")), _str(fields.get("To")), _extra(fields))
-    return _inbound_result(execution, action, sid)
+    return CallResult(
+        action=action, execution_sid=execution.sid, flow_sid=execution.flow_sid, call_sid=sid, status=execution.status
+    )
 
 
 def _extra(fields: dict[str, Any]) -> dict[str, str]:

@@ -14,14 +14,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ...errors import InvalidParameter, NotFound
-from ..admin import require_admin_token
+from ..admin import refuse_cross_site, require_admin_token
 from ..journal import JournalFilter
 from .control import _fields
 from .deps import RuntimeDep
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/_mockstudio", tags=["verification and faults"], dependencies=[Depends(require_admin_token)])
+router = APIRouter(
+    prefix="/_mockstudio",
+    tags=["verification and faults"],
+    dependencies=[Depends(require_admin_token), Depends(refuse_cross_site)],
+)
 
 
 # -- the request journal ----------------------------------------------------------------------

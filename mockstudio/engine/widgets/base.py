@@ -11,15 +11,15 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ...contexts import build_context
 from ..catalogue import WIDGET_TYPES
 from ..definition import State
+from ..limits import RenderFailed
 from ..messages import Message
 from ..outcomes import Outcome, Wait
 from ..text import to_text
 
 if TYPE_CHECKING:
     from ...domain.models import Execution
-    from ..host import AccountHost
+    from ..host import AccountHost, WidgetServices
     from ..liquid import StudioLiquid
-    from ..runner import Engine
     from ..scripts import ScriptedOutcome
 
 __all__ = ["Renderer", "Widget", "WidgetRun", "property_renderer"]
@@ -29,16 +29,19 @@ Renderer = Callable[[dict[str, Any]], str]  # a template compiled (StudioLiquid.
 
 class WidgetRun:
     """One run of one widget: its state, the execution, the account it runs in, and what a
-    widget needs of the engine (Liquid, outbound HTTP, SIDs, the clock, the message log)."""
+    widget needs of the engine (Liquid, outbound HTTP, SIDs, the clock, the message log).
+    `problems` are why something in the run did not work as written (a template that failed
+    to render, a regex that timed out): the runner records them in the widget's outputs."""
 
-    __slots__ = ("account", "engine", "execution", "script", "state")
+    __slots__ = ("account", "engine", "execution", "problems", "script", "state")
 
-    def __init__(self, engine: Engine, account: AccountHost, execution: Execution, state: State) -> None:
+    def __init__(self, engine: WidgetServices, account: AccountHost, execution: Execution, state: State) -> None:
         self.engine = engine
         self.account = account
         self.execution = execution
         self.state = state
         self.script: ScriptedOutcome | None = None  # an HTTP response scripted for this run
+        self.problems: list[str] | None = None
 
     @property
     def context(self) -> dict[str, Any]:
@@ -71,16 +74,41 @@ class WidgetRun:
         return self.rendered(self.compiled(name, partial(_compile_property, name)), default)
 
     def rendered(self, renderer: Renderer | str | None, default: str = "") -> str:
-        """What `property_renderer` made of a property, rendered."""
+        """What `property_renderer` made of a property, rendered; empty if it fails to render
+        (the run notes why). Counts what it renders (limits.MAX_STORED_PER_EXECUTION)."""
         if renderer is None:
             return default
         if type(renderer) is str:
             return renderer
-        return renderer(self.context)  # type: ignore[operator]  # (not a str: see above)
+        try:
+            text: str = renderer(self.context)  # type: ignore[operator]  # (not a str: see above)
+        except RenderFailed as exc:
+            self.note(exc.reason)
+            return ""
+        run = self.execution.run  # (written out: this runs for most properties of every widget)
+        if run is not None:
+            run.stored += len(text)
+        return text
+
+    def count(self, text: str) -> None:
+        """Count what the execution renders or receives: what it stores is made of it
+        (limits.MAX_STORED_PER_EXECUTION)."""
+        run = self.execution.run
+        if run is not None:
+            run.stored += len(text)
+
+    def note(self, problem: str) -> None:
+        if self.problems is None:
+            self.problems = [problem]
+        elif problem not in self.problems:
+            self.problems.append(problem)
 
     def pairs(self, name: str) -> list[tuple[str, str]]:
         value = self.state.properties.get(name)
-        return self.engine.liquid.render_pairs(value if isinstance(value, list) else [], self.context)
+        pairs = self.engine.liquid.render_pairs(value if isinstance(value, list) else [], self.context, self.note)
+        for _, text in pairs:
+            self.count(text)
+        return pairs
 
     def now(self) -> int:
         return self.engine.seconds()

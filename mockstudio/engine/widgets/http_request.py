@@ -59,6 +59,7 @@ class _HttpWidget(Widget):
                 response = await self.call(turn)
             except HttpFailure:
                 return Outcome(self.failure, {})
+            turn.count(response.body)
         ok = 200 <= response.status_code < self.success_below
         return Outcome(self.success if ok else self.failure, self.outputs(response))
 

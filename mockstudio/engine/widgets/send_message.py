@@ -4,13 +4,16 @@ in the message log) and expose it as `widgets.<name>.outbound.*` (studio-flows.m
 (`incomingMessage`, with `inbound.*`), the timeout passes (`timeout`, default 3600 s,
 string or integer) or delivery fails (`deliveryFailure`). A scripted event still sends
 the message (as failed, with ErrorCode, for `failed` / `deliveryFailure`) and then takes
-that event at once, with the scripted outputs merged into the widget's."""
+that event at once, with the scripted outputs merged into the widget's. A body over 1,600
+characters is refused as Twilio's Messages API refuses it (21617): the message is recorded
+as failed, its body cut to the limit, and the widget takes `failed` / `deliveryFailure`."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from ..definition import State
+from ..limits import MAX_MESSAGE_BODY
 from ..outcomes import Outcome, Wait
 from .base import Renderer, Widget, WidgetRun, property_renderer
 
@@ -66,10 +69,16 @@ def _send(turn: WidgetRun, to_contact: bool, failed: bool) -> tuple[dict[str, An
     to = to or execution.contact_channel_address  # {{contact.channel.address}}
     body = rendered(body_r)
     media = rendered(media_r)
-    status = "failed" if failed else "queued"
+    too_long = len(body) > MAX_MESSAGE_BODY
+    if too_long:
+        body = body[:MAX_MESSAGE_BODY]
+    status = "failed" if failed or too_long else "queued"
     message = turn.record_message("outbound", from_, to, body, status, (media,) if media else ())
     outputs = outbound_outputs(turn, message.sid, body, from_, to, status, media)
-    if failed:
+    if too_long:
+        outputs["outbound"]["ErrorCode"] = 21617
+        outputs["outbound"]["ErrorMessage"] = "The concatenated message body exceeds the 1600 character limit"
+    elif failed:
         outputs["outbound"]["ErrorCode"] = 30008
         outputs["outbound"]["ErrorMessage"] = "Unknown error (scripted by mockstudio)"
     scripted = turn.script.outputs if turn.script is not None else None
@@ -77,7 +86,7 @@ def _send(turn: WidgetRun, to_contact: bool, failed: bool) -> tuple[dict[str, An
         for key, value in scripted.items():
             current = outputs.get(key)
             outputs[key] = {**current, **value} if isinstance(current, dict) and isinstance(value, dict) else value
-    return outputs, not failed
+    return outputs, status != "failed"
 
 
 def _scripted_event(turn: WidgetRun) -> str | None:
@@ -112,8 +121,10 @@ class SendAndWaitForReply(Widget):
 
     def run(self, turn: WidgetRun) -> Outcome | Wait:
         event = _scripted_event(turn)
-        outputs, _ = _send(turn, to_contact=True, failed=event == "deliveryFailure")
+        outputs, sent = _send(turn, to_contact=True, failed=event == "deliveryFailure")
         if event is not None:
             return Outcome(event, outputs)
+        if not sent:
+            return Outcome("deliveryFailure", outputs)
         timeout = timeout_seconds(turn.properties.get("timeout", DEFAULT_TIMEOUT))
         return Wait(timeout=timeout, outputs=outputs)

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 from ..catalogue import WIDGET_TYPES
 from ..outcomes import Outcome, Wait
+from ..scripts import ScriptedOutcome
 from .base import Widget, WidgetRun
 from .send_message import timeout_seconds
 
@@ -35,19 +36,44 @@ _TIMEOUT_EVENTS = {
 }
 
 
+# An outgoing call's status on each of its events (the Voice API's CallStatus values).
+_CALL_STATUS = {"answered": "in-progress", "busy": "busy", "noAnswer": "no-answer", "failed": "failed"}
+
+
+def _event_outputs(kind: str, event: str) -> dict[str, Any]:
+    outputs = dict(_OUTPUTS.get(kind, {}))
+    if kind.startswith("make-outgoing-call") and event in _CALL_STATUS:
+        outputs["CallStatus"] = _CALL_STATUS[event]
+        if event != "answered":  # nobody answered: no answering machine detection either
+            outputs.pop("AnsweredBy", None)
+    return outputs
+
+
 class Simulated(Widget):
     waits: ClassVar[bool] = False
 
     def default_event(self, state: Any) -> str:
         return self.events()[0]
 
+    def takes_script(self, script: ScriptedOutcome) -> bool:
+        # A scripted event (busy, failedToEnqueue...) still gets the outputs the widget
+        # gives on that event, with the script's outputs over them.
+        return not script.is_http()
+
     def run(self, turn: WidgetRun) -> Outcome | Wait:
-        configured = turn.engine.config.default_events.get(self.type)
+        script = turn.script
+        configured = script.event if script is not None else turn.engine.config.default_events.get(self.type)
         event = configured if configured in self.events() else self.default_event(turn.state)
         outputs = {
             key: (turn.new_sid(_SID_PREFIX[key]) if value is None and key in _SID_PREFIX else value)
-            for key, value in _OUTPUTS.get(self.type, {}).items()
+            for key, value in _event_outputs(self.type, event).items()
         }
+        if script is not None:
+            if script.event is not None and script.event not in self.events():
+                event = script.event  # (as any widget's scripted event: taken as written)
+            if script.outputs is not None:
+                outputs.update(script.outputs)
+            return Outcome(event, outputs)
         if self.waits and configured is None:
             raw = turn.properties.get("timeout", _WAIT_TIMEOUTS.get(self.type, 3600))
             return Wait(

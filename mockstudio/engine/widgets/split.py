@@ -1,15 +1,22 @@
 """`split-based-on`: renders `input`, walks the `match` transitions in order and takes the
-first whose conditions all hold, else `noMatch` (studio-flows.md §3). String comparisons
-are case-insensitive and trimmed, as Studio documents."""
+first whose conditions all hold, else `noMatch`. Conditions test `input`, not the copy the
+Console keeps in their `arguments`. String comparisons are case-insensitive and trimmed, as
+Studio documents. `regex` conditions run on the `regex` package (Python's dialect,
+look-arounds included) with a time limit: a condition that runs out of time does not match,
+and the step's outputs say why."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import regex
+
 from ..definition import State, Transition
+from ..limits import REGEX_TIME_LIMIT
 from ..outcomes import Outcome
 from ..text import STUDIO_TIME_ZONE
 from .base import Renderer, Widget, WidgetRun, property_renderer
@@ -80,12 +87,19 @@ def _temporal(parse: Callable[[str], dt.time | dt.date | None], before: bool) ->
     return compare
 
 
-def _regex(subject: str, value: str) -> bool:
+class _RegexTimedOut(Exception):
+    pass
+
+
+def _regex(subject: str, value: str, timeout: float = REGEX_TIME_LIMIT) -> bool:
+    """Twilio's catalogue: "case-insensitive, whole string". An invalid pattern never
+    matches; one that runs past `timeout` raises _RegexTimedOut (the caller decides)."""
     try:
-        # Twilio's catalogue: "case-insensitive, whole string" (unverified, §9).
-        return re.fullmatch(value.strip(), subject.strip(), re.IGNORECASE) is not None
-    except re.error:
+        return regex.fullmatch(value.strip(), subject.strip(), regex.IGNORECASE, timeout=timeout) is not None
+    except regex.error:
         return False
+    except TimeoutError:
+        raise _RegexTimedOut from None
 
 
 CONDITIONS: dict[str, Callable[[str, str], bool]] = {
@@ -122,10 +136,13 @@ def _compile(state: State, liquid: StudioLiquid) -> tuple[Renderer | str | None,
             continue
         conditions = []
         for condition in transition.conditions:
+            # Every condition tests the widget's `input`. The Console copies the input into
+            # each condition's `arguments`, and that copy goes stale when a widget is
+            # duplicated and its input edited: only a split without an input reads it.
             arguments = condition.get("arguments")
             subject = None
-            if isinstance(arguments, list) and arguments and arguments[0] != source:
-                subject = property_renderer(arguments[0], liquid)  # Console writes the input here
+            if source is None and isinstance(arguments, list) and arguments:
+                subject = property_renderer(arguments[0], liquid)
             value = property_renderer(condition.get("value", ""), liquid) or ""
             conditions.append((CONDITIONS.get(str(condition.get("type"))), subject, value))
         matches.append((transition, tuple(conditions)))
@@ -138,12 +155,26 @@ class SplitBasedOn(Widget):
     def run(self, turn: WidgetRun) -> Outcome:
         source, matches = turn.compiled("#split", _compile)
         subject_default = turn.rendered(source)  # rendered once for every condition naming it
+        regex_time = REGEX_TIME_LIMIT  # what this run's regex conditions have left, together
         for transition, conditions in matches:
             for predicate, subject, value in conditions:
                 if predicate is None:  # (validation admits none: an unknown type never matches)
                     break
                 text = subject_default if subject is None else turn.rendered(subject)
-                if not predicate(text, turn.rendered(value)):
+                if predicate is _regex:
+                    pattern = turn.rendered(value)
+                    started = time.perf_counter()
+                    try:
+                        if regex_time <= 0:  # an earlier one used up the time: this one does not run
+                            raise _RegexTimedOut
+                        holds = _regex(text, pattern, regex_time)
+                    except _RegexTimedOut:
+                        holds = False
+                        turn.note(f"regex condition {pattern[:100]!r} timed out after {REGEX_TIME_LIMIT} s: no match")
+                    regex_time -= time.perf_counter() - started
+                    if not holds:
+                        break
+                elif not predicate(text, turn.rendered(value)):
                     break
             else:
                 return Outcome("match", transition=transition)

@@ -1,0 +1,158 @@
+"""The package's shape, checked from the source (the AST of every module, every import
+counted, those under `if TYPE_CHECKING:` and inside functions too):
+
+- no import cycle among mockstudio's modules;
+- only the HTTP layer (`mockstudio/api/`), the test helpers and the entry points import
+  FastAPI, Starlette or uvicorn;
+- the engine imports nothing of the domain's implementation: only its models, its change
+  feed and its paging (the engine's own protocol for the rest is engine/host.py);
+- the domain imports nothing of the HTTP layer or of persistence.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "mockstudio"
+
+WEB_FRAMEWORKS = ("fastapi", "starlette", "uvicorn")
+# Where a web framework may be imported: the HTTP layer, the test helpers, the entry points.
+WEB_ALLOWED = (
+    "mockstudio.api",
+    "mockstudio.testing",
+    "mockstudio.app_factory",
+    "mockstudio.cli",
+    "mockstudio.__main__",
+)
+# What the engine may import of the domain.
+ENGINE_MAY_USE = ("mockstudio.domain.models", "mockstudio.domain.changes", "mockstudio.domain.paging")
+
+
+def _modules() -> dict[str, Path]:
+    found = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        found[".".join(parts)] = path
+    return found
+
+
+MODULES = _modules()
+
+
+def _is_package(name: str) -> bool:
+    return MODULES[name].name == "__init__.py"
+
+
+def _imports(name: str) -> Iterator[str]:
+    """Every module `name` imports (absolute names, any package)."""
+    tree = ast.parse(MODULES[name].read_text(encoding="utf-8"))
+    package = name if _is_package(name) else name.rpartition(".")[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            yield target
+            for alias in node.names:  # `from . import module`
+                if f"{target}.{alias.name}" in MODULES:
+                    yield f"{target}.{alias.name}"
+
+
+def _graph() -> dict[str, set[str]]:
+    """Module -> the mockstudio modules it imports. A module's own packages are left out:
+    Python initialises them before the module, whatever it imports."""
+    return {
+        name: {t for t in _imports(name) if t in MODULES and t != name and not name.startswith(t + ".")}
+        for name in MODULES
+    }
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for succ in sorted(graph[node]):
+            if succ not in index:
+                visit(succ)
+                low[node] = min(low[node], low[succ])
+            elif succ in on_stack:
+                low[node] = min(low[node], index[succ])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_the_graph_is_built_from_every_module() -> None:
+    graph = _graph()
+    assert len(graph) > 60
+    assert "mockstudio.domain.changes" in graph["mockstudio.engine.runner"]
+    assert "mockstudio.engine.runner" in graph["mockstudio.domain.core"]
+
+
+def test_no_import_cycles() -> None:
+    assert _cycles(_graph()) == []
+
+
+def test_the_cycle_finder_finds_cycles() -> None:
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_only_the_http_layer_and_entry_points_import_web_frameworks() -> None:
+    offenders = {
+        name: sorted(t for t in _imports(name) if t.split(".")[0] in WEB_FRAMEWORKS)
+        for name in MODULES
+        if not name.startswith(WEB_ALLOWED)
+    }
+    assert {name: found for name, found in offenders.items() if found} == {}
+
+
+def test_the_engine_uses_only_the_domains_models_and_change_feed() -> None:
+    offenders = {
+        name: sorted(
+            t
+            for t in _imports(name)
+            if t.startswith(("mockstudio.domain", "mockstudio.studio")) and t not in ENGINE_MAY_USE
+        )
+        for name in MODULES
+        if name.startswith("mockstudio.engine")
+    }
+    assert {name: found for name, found in offenders.items() if found} == {}
+
+
+def test_the_domain_knows_no_http_and_no_persistence() -> None:
+    offenders = {
+        name: sorted(t for t in _imports(name) if t.startswith(("mockstudio.api", "mockstudio.persistence")))
+        for name in MODULES
+        if name.startswith("mockstudio.domain") or name.startswith("mockstudio.engine")
+    }
+    assert {name: found for name, found in offenders.items() if found} == {}
