@@ -87,6 +87,7 @@ BLOCKS: dict[str, tuple[str, str]] = {
     "pytest-settings": ("python", "def mockstudio_settings():"),
     "in-process": ("python", "client, mock = in_process_client()"),
     "unittest": ("python", "class CallbackFlowTest(unittest.TestCase):"),
+    "events-collector": ("python", "def test_consumer_sees_the_whole_execution(mockstudio):"),
     # Not code: a picture of the layers. Nothing to run.
     "architecture": ("", "HTTP (FastAPI)"),
 }
@@ -437,6 +438,11 @@ def _constants() -> str:
     first = block("pytest").text.splitlines()[0]
     assert first.startswith("FLOW, CONTACT, NUMBER = ")
     return first + "\n"
+
+
+def test_events_collector_example_passes(tmp_path: Path) -> None:
+    (tmp_path / "test_events_example.py").write_text(block("events-collector").text, encoding="utf-8")
+    assert "1 passed" in _pytest(tmp_path)
 
 
 def test_in_process_snippet(tmp_path: Path) -> None:
