@@ -30,6 +30,7 @@ from .clock import ManualClock
 from .contexts import build_context
 from .engine.definition import State, parse_definition
 from .engine.http import OutboundHttp
+from .engine.transcripts import caller_input
 from .engine.widgets import WIDGETS
 from .errors import TwilioError
 from .fixture_schema import FixtureFile
@@ -294,9 +295,7 @@ class VoiceInput:
     value: str
 
     def outputs(self) -> dict[str, Any]:
-        if self.kind == "keypress":
-            return {"Digits": self.value}
-        return {"SpeechResult": self.value, "Confidence": "0.9"}
+        return caller_input(self.kind, self.value)[1]
 
     def describe(self) -> str:
         return f"--press {self.value}" if self.kind == "keypress" else f"--say {self.value!r}"

@@ -577,6 +577,8 @@ class AccountState:
             **(extra or {}),
         }
         execution, action = self._inbound(from_, to, sid, "incomingCall", {"call": call}, None)
+        if action == "started":
+            self.studio.engine.calls.opened(execution, self._now())  # its transcript (engine/transcripts.py)
         return execution, action, sid
 
     def _inbound(

@@ -29,6 +29,7 @@ from .limits import MAX_STORED_PER_EXECUTION, TIME_SLICE
 from .messages import MessageLog
 from .outcomes import Outcome, Wait
 from .scripts import ScriptBook, ScriptedOutcome
+from .transcripts import CallLog
 from .widgets import WIDGETS, Widget, WidgetRun
 
 if TYPE_CHECKING:
@@ -117,6 +118,7 @@ class Engine:
         self.http = http or OutboundHttp()
         self.messages = MessageLog(self.config.message_limit, studio.store)
         self.scripts = ScriptBook(self.config.script_limit)
+        self.calls = CallLog()  # call transcripts (transcripts.py)
         self.loop: asyncio.AbstractEventLoop | None = None
         self._private_loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -266,6 +268,7 @@ class Engine:
             run.parked = None
         account.forget_waiting(execution)
         execution.run = None
+        self.calls.execution_stopped(execution, self.studio.seconds())  # a call's flow ended: it hangs up
         store = self.studio.store
         if store is not None:
             self._resuming.pop(execution.sid, None)
@@ -318,6 +321,7 @@ class Engine:
             self._timers = []
             self.messages = MessageLog(self.config.message_limit, self.studio.store)
             self.scripts.clear()
+            self.calls.clear()  # call transcripts
             self._resuming.clear()
             self._interrupted.clear()
         else:
@@ -325,6 +329,7 @@ class Engine:
             heapq.heapify(self._timers)
             self.scripts.clear(account_sid)
             self.messages.clear(account_sid)
+            self.calls.clear(account_sid)  # call transcripts
             self._resuming = {sid: r for sid, r in self._resuming.items() if r[0] != account_sid}
             self._interrupted = [i for i in self._interrupted if i.account.sid != account_sid]
         self._definitions.clear()

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 from ..catalogue import WIDGET_TYPES
 from ..outcomes import Outcome, Wait
 from ..scripts import ScriptedOutcome
+from ..transcripts import record_caller_input, record_heard
 from .base import Widget, WidgetRun
 from .send_message import timeout_seconds
 
@@ -61,6 +62,7 @@ class Simulated(Widget):
         return not script.is_http()
 
     def run(self, turn: WidgetRun) -> Outcome | Wait:
+        record_heard(turn)  # what a voice widget makes the caller hear
         script = turn.script
         configured = script.event if script is not None else turn.engine.config.default_events.get(self.type)
         event = configured if configured in self.events() else self.default_event(turn.state)
@@ -82,6 +84,16 @@ class Simulated(Widget):
                 outputs=outputs,
             )
         return Outcome(event, outputs)
+
+    def resume(
+        self,
+        turn: WidgetRun,
+        event: str,
+        outputs: dict[str, Any] | None,
+        payload: dict[str, Any] | None,
+    ) -> Outcome:
+        record_caller_input(turn, event, payload)  # a gather's keys or speech, on the call's transcript
+        return super().resume(turn, event, outputs, payload)
 
 
 def _simulated(name: str) -> type[Simulated]:
