@@ -47,18 +47,6 @@ class Line:
     at: int  # virtual time, seconds
     fields: dict[str, Any]
 
-    def heard(self) -> str | None:
-        """The line as the caller hears it, if it is something heard: spoken text, or the
-        URL of played audio."""
-        if self.kind == "say":
-            return str(self.fields["text"])
-        if self.kind == "play":
-            return str(self.fields["url"])
-        if self.kind == "gather":
-            prompt = self.fields.get("prompt") or self.fields.get("url")
-            return str(prompt) if prompt else None
-        return None
-
 
 @dataclass(slots=True)
 class Call:

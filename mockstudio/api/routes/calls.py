@@ -92,7 +92,9 @@ async def list_calls(
     return CallList(calls=[_call_out(request, c) for c in calls])
 
 
-@router.get("/calls/{sid}", summary="A call: its status, what its flow waits for, its transcript", response_model_by_alias=True)
+@router.get(
+    "/calls/{sid}", summary="A call: its status, what its flow waits for, its transcript", response_model_by_alias=True
+)
 async def fetch_call(request: Request, sid: str) -> CallOut:
     return _call_out(request, phone.find_call(control_account(request), sid))
 
