@@ -210,7 +210,8 @@ def test_the_events_endpoint_and_a_gather_timeout_show_on_the_transcript(
     _flow(live)
     call = _call(http)
     resumed = http.post(
-        f"/_mockstudio/executions/{call['execution_sid']}/events", json={"event": "keypress", "outputs": {"Digits": "9"}}
+        f"/_mockstudio/executions/{call['execution_sid']}/events",
+        json={"event": "keypress", "outputs": {"Digits": "9"}},
     )
     assert resumed.status_code == 200, resumed.text
     assert _kinds(http.get(f"/_mockstudio/calls/{call['call_sid']}").json()) == ["gather", "press", "say", "gather"]
