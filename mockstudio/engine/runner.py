@@ -268,7 +268,7 @@ class Engine:
             run.parked = None
         account.forget_waiting(execution)
         execution.run = None
-        self.calls.execution_stopped(execution, self.studio.seconds())  # a call's flow ended: it hangs up
+        self.calls.execution_stopped(execution, self.studio.seconds)  # a call's flow ended: it hangs up
         store = self.studio.store
         if store is not None:
             self._resuming.pop(execution.sid, None)

@@ -10,7 +10,7 @@ Text is rendered (Liquid), as the caller would hear it."""
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -119,9 +119,14 @@ class CallLog:
             return []
         return [c for c in calls.values() if contact is None or contact in (c.from_, c.to)]
 
-    def execution_stopped(self, execution: Execution, at: int) -> None:
+    def execution_stopped(self, execution: Execution, now: Callable[[], int]) -> None:
         """The call's own execution stopped (the flow ended, or was ended or deleted): the
-        flow hangs up, unless the caller already did."""
+        flow hangs up, unless the caller already did. (Runs for every execution that stops:
+        most are no call's, and cost one test.)"""
+        sid = execution.initiator
+        if sid is None or not sid.startswith(_CALL):
+            return
+        at = now()
         call = self.opened(execution, at)  # (a flow that ended before the call was recorded)
         if call is not None and call.execution_sid == execution.sid and call.status == IN_PROGRESS:
             call.add("hangup", None, at, by="flow")
