@@ -29,7 +29,7 @@ from .limits import MAX_STORED_PER_EXECUTION, TIME_SLICE
 from .messages import MessageLog
 from .outcomes import Outcome, Wait
 from .scripts import ScriptBook, ScriptedOutcome
-from .transcripts import CallLog
+from .transcripts import CALL_LIMIT, CallLog
 from .widgets import WIDGETS, Widget, WidgetRun
 
 if TYPE_CHECKING:
@@ -54,6 +54,7 @@ class EngineConfig:
     default_events: dict[str, str] = field(default_factory=dict)
     message_limit: int = 10_000
     script_limit: int = 1_000  # scripted widgets kept, all accounts together (oldest dropped)
+    call_limit: int = CALL_LIMIT  # call transcripts kept per account (oldest dropped)
 
 
 @dataclass(slots=True, eq=False)
@@ -118,7 +119,7 @@ class Engine:
         self.http = http or OutboundHttp()
         self.messages = MessageLog(self.config.message_limit, studio.store)
         self.scripts = ScriptBook(self.config.script_limit)
-        self.calls = CallLog()  # call transcripts (transcripts.py)
+        self.calls = CallLog(self.config.call_limit)  # call transcripts (transcripts.py)
         self.loop: asyncio.AbstractEventLoop | None = None
         self._private_loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[None]] = set()

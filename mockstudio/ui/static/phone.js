@@ -5,6 +5,7 @@
 
 import { get, post, withQuery } from "./api.js";
 import { badge, el, replaceChildren, toast, when } from "./dom.js";
+import { bubbles } from "./execution.js";
 import { refresh } from "./live.js";
 
 const CONTACT_KEY = "mockstudio.phone.contact";
@@ -58,18 +59,6 @@ function transcriptItems(call) {
       el("span", { class: "when" }, `${line.widget ? `${line.widget} · ` : ""}${when(line.date).replace(" UTC", "")}`),
     );
   });
-}
-
-function bubbles(messages) {
-  if (!messages.length) return el("div", { class: "muted" }, "No messages yet: text the flow.");
-  return messages.map((m) =>
-    el(
-      "div",
-      { class: `bubble ${m.direction === "inbound" ? "inbound" : "outbound"}`, dataset: { sid: m.sid } },
-      m.body,
-      el("span", { class: "when" }, `${m.direction === "inbound" ? "You" : "Flow"} · ${when(m.date_created)}`),
-    ),
-  );
 }
 
 export function phonePage() {
