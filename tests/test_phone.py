@@ -94,10 +94,17 @@ def test_call_the_ivr_hear_the_prompt_press_1(live: MockStudioServer, page: tupl
     assert console.unexpected() == []
 
 
-def test_speech_and_hanging_up(live: MockStudioServer, page: tuple[Page, Console]) -> None:
+def test_conversations_speech_and_hanging_up(live: MockStudioServer, page: tuple[Page, Console]) -> None:
     p, _ = page
     live.add_flow(IVR, "Owl Bank", numbers=[NUMBER])
     _open_phone(live, p)
+    # A Conversations message starts the flow's text menu as an SMS does.
+    p.locator("select[name=channel]").select_option("conversations")
+    p.locator("input[name=text]").fill("Hello")
+    p.get_by_role("button", name="Send").click()
+    p.locator("#phone-thread .bubble.outbound", has_text="Reply 1 for sales").wait_for()
+    conversations = live.messages(contact=CONTACT, direction="inbound")
+    assert [m["sid"][:2] for m in conversations] == ["IM"]  # a Conversations message, not an SMS
     p.locator("#phone-call").click()
     p.locator("#phone-transcript li.line.gather").wait_for()
     p.locator("input[name=speech]").fill("support")

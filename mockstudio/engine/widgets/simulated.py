@@ -2,7 +2,8 @@
 provider: simulated so a flow using them runs to completion. Each takes a default event
 (its first, or the one configured per type) with plausible outputs; the waiting ones
 (`gather-input-on-call`, `record-voicemail`, `add-twiml-redirect`) park like
-send-and-wait and are resumed through the control plane, or time out."""
+send-and-wait and are resumed through the control plane, or time out. On an inbound call,
+the voice ones also record what the caller hears on its transcript (transcripts.py)."""
 
 from __future__ import annotations
 
