@@ -34,6 +34,7 @@ from .domain.control import Waiting as Parked
 from .domain.models import ACTIVE, Execution
 from .engine.definition import State, parse_definition
 from .engine.http import OutboundHttp
+from .engine.transcripts import caller_input
 from .engine.widgets import WIDGETS
 from .errors import NotWaiting, TwilioError
 from .fixture_schema import FixtureFile
@@ -296,9 +297,7 @@ class VoiceInput:
     value: str
 
     def outputs(self) -> dict[str, Any]:
-        if self.kind == "keypress":
-            return {"Digits": self.value}
-        return {"SpeechResult": self.value, "Confidence": "0.9"}
+        return caller_input(self.kind, self.value)[1]
 
     def describe(self) -> str:
         return f"--press {self.value}" if self.kind == "keypress" else f"--say {self.value!r}"

@@ -63,12 +63,14 @@ from .errors import Conflict, InvalidParameter, TwilioError
 from .events.delivery import Collector
 from .settings import Settings
 from .sids import SidFactory
+from .testing_call import Call
 
 if TYPE_CHECKING:
     from ._twilio_http import InProcessHttpClient
 
 __all__ = [
     "IN_PROCESS_URL",
+    "Call",
     "InProcessHttpClient",
     "MockStudioError",
     "MockStudioServer",
@@ -436,10 +438,12 @@ class MockStudioServer:
         result also has the contact's `conversation_sid` and `participant_sid`."""
         return self._inbound("/_mockstudio/conversations", {"From": from_, "To": to, "Body": body, **fields}, settle)
 
-    def place_call(self, from_: str, to: str, *, settle: bool = True, **fields: str) -> dict[str, Any]:
-        """An inbound call (`incomingCall`) to the flow bound to `to`, as send_message, with
-        the call's SID as `call_sid` (not `message_sid`)."""
-        return self._inbound("/_mockstudio/calls", {"From": from_, "To": to, **fields}, settle)
+    def place_call(self, from_: str, to: str, *, settle: bool = True, **fields: str) -> Call:
+        """An inbound call (`incomingCall`) from `from_` to the flow bound to `to`: a `Call`
+        handle (testing_call.py) to hear the flow and answer it (`heard()`, `press()`,
+        `say()`, `hang_up()`). As a mapping it is what send_message answers, with the
+        call's SID as `call_sid` (not `message_sid`)."""
+        return Call(self._call, self._inbound("/_mockstudio/calls", {"From": from_, "To": to, **fields}, settle))
 
     def _inbound(self, path: str, fields: dict[str, str], settle: bool) -> dict[str, Any]:
         result: dict[str, Any] = self._call("POST", path, data=fields)

@@ -85,6 +85,7 @@ BLOCKS: dict[str, tuple[str, str]] = {
     "faults": ("sh", "/_mockstudio/faults"),
     "pytest": ("python", "def test_callback_flow(mockstudio):"),
     "pytest-settings": ("python", "def mockstudio_settings():"),
+    "pytest-ivr": ("python", "def test_ivr_press_1_for_sales(mockstudio):"),
     "in-process": ("python", "client, mock = in_process_client()"),
     "unittest": ("python", "class CallbackFlowTest(unittest.TestCase):"),
     "events-collector": ("python", "def test_consumer_sees_the_whole_execution(mockstudio):"),
@@ -416,6 +417,13 @@ def _pytest(workdir: Path) -> str:
 
 def test_pytest_example_passes(tmp_path: Path) -> None:
     (tmp_path / "test_callback.py").write_text(block("pytest").text, encoding="utf-8")
+    assert "1 passed" in _pytest(tmp_path)
+
+
+def test_pytest_ivr_example_passes(tmp_path: Path) -> None:
+    """The IVR example, in a project holding the repository's fixtures/ (its flow file)."""
+    shutil.copytree(ROOT / "fixtures", tmp_path / "fixtures")
+    (tmp_path / "test_ivr.py").write_text(block("pytest-ivr").text, encoding="utf-8")
     assert "1 passed" in _pytest(tmp_path)
 
 

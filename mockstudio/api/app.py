@@ -176,11 +176,12 @@ def load_control_plane(app: FastAPI) -> None:
     deferred = [route for route in routes if isinstance(route, _DeferredControlPlane)]
     if not deferred:
         return
-    from .routes import control, dashboard, deliveries, verification
+    from .routes import calls, control, dashboard, deliveries, verification
 
     for route in deferred:
         routes.remove(route)
     app.include_router(control.router)
+    app.include_router(calls.router)  # the phone
     app.include_router(verification.router)
     app.include_router(dashboard.pages)
     app.include_router(dashboard.api)

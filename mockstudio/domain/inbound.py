@@ -102,6 +102,8 @@ class InboundOperations(ExecutionOperations):
             **(extra or {}),
         }
         execution, action = self._inbound(from_, to, sid, "incomingCall", {"call": call}, None)
+        if action == "started":
+            self.engine.calls.opened(execution, self.seconds())  # its transcript (engine/transcripts.py)
         return execution, action, sid
 
     def _inbound(

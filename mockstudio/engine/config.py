@@ -13,3 +13,4 @@ class EngineConfig:
     default_events: dict[str, str] = field(default_factory=dict)
     message_limit: int = 10_000
     script_limit: int = 1_000  # scripted widgets kept, all accounts together (oldest dropped)
+    call_limit: int = 1_000  # call transcripts kept per account (oldest dropped)

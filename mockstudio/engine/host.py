@@ -16,6 +16,7 @@ from .messages import MessageLog
 
 if TYPE_CHECKING:
     from .liquid import StudioLiquid
+    from .transcripts import CallLog
 
 __all__ = ["AccountHost", "WidgetServices"]
 
@@ -40,6 +41,9 @@ class WidgetServices(Protocol):
 
     @property
     def config(self) -> EngineConfig: ...
+
+    @property
+    def calls(self) -> CallLog: ...
 
 
 class AccountHost(Protocol):

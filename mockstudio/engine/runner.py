@@ -42,6 +42,7 @@ from .limits import MAX_STORED_PER_EXECUTION, TIME_SLICE
 from .messages import MessageLog
 from .outcomes import Outcome, Wait
 from .scripts import ScriptBook, ScriptedOutcome
+from .transcripts import CallLog
 from .widgets import WIDGETS, Widget, WidgetRun
 
 if TYPE_CHECKING:
@@ -156,6 +157,7 @@ class Engine:
         self.http = http or OutboundHttp()
         self.messages = MessageLog(self.config.message_limit, changes)
         self.scripts = ScriptBook(self.config.script_limit)
+        self.calls = CallLog(self.config.call_limit)  # call transcripts (transcripts.py)
         self.loop: asyncio.AbstractEventLoop | None = None
         self._private_loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -329,6 +331,7 @@ class Engine:
             run.parked = None
             account.waiting_for_reply(execution, False)
         execution.run = None
+        self.calls.execution_stopped(execution, self.seconds)  # a call's flow ended: it hangs up
         if reason is not None:
             account.mark_ended(execution, reason)
         self._notify()
@@ -379,15 +382,22 @@ class Engine:
             self._timers = []
             self.messages = MessageLog(self.config.message_limit, self.changes)
             self.scripts.clear()
+            self.calls.clear()  # call transcripts
             self._interrupted.clear()
         else:
             self._timers = [t for t in self._timers if t[1].execution.account_sid != account_sid]
             heapq.heapify(self._timers)
             self.scripts.clear(account_sid)
             self.messages.clear(account_sid)
+            self.calls.clear(account_sid)  # call transcripts
             self._interrupted = [i for i in self._interrupted if i.account.sid != account_sid]
         self._definitions.clear()
         return retired
+
+    def child_of(self, execution: Execution) -> Execution | None:
+        """The subflow child a parked run-subflow waits on, if any."""
+        run: RunState | None = execution.run
+        return run.child if run is not None else None
 
     def waiting(self, execution: Execution) -> Waiting | None:
         """What a parked execution waits on; None if it is not parked (running or stopped)."""

@@ -2,7 +2,8 @@
 provider: simulated so a flow using them runs to completion. Each takes a default event
 (its first, or the one configured per type) with plausible outputs; the waiting ones
 (`gather-input-on-call`, `record-voicemail`, `add-twiml-redirect`) park like
-send-and-wait and are resumed through the control plane, or time out."""
+send-and-wait and are resumed through the control plane, or time out. On an inbound call,
+the voice ones also record what the caller hears on its transcript (transcripts.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from ..outcomes import Outcome, Wait
 from ..scripts import ScriptedOutcome
 from .base import Widget, WidgetRun
 from .send_message import timeout_seconds
+from .voice_lines import record_caller_input, record_heard
 
 __all__ = ["SIMULATED", "Simulated"]
 
@@ -61,6 +63,7 @@ class Simulated(Widget):
         return not script.is_http()
 
     def run(self, turn: WidgetRun) -> Outcome | Wait:
+        record_heard(turn)  # what a voice widget makes the caller hear
         script = turn.script
         configured = script.event if script is not None else turn.engine.config.default_events.get(self.type)
         event = configured if configured in self.events() else self.default_event(turn.state)
@@ -82,6 +85,16 @@ class Simulated(Widget):
                 outputs=outputs,
             )
         return Outcome(event, outputs)
+
+    def resume(
+        self,
+        turn: WidgetRun,
+        event: str,
+        outputs: dict[str, Any] | None,
+        payload: dict[str, Any] | None,
+    ) -> Outcome:
+        record_caller_input(turn, event, payload)  # a gather's keys or speech, on the call's transcript
+        return super().resume(turn, event, outputs, payload)
 
 
 def _simulated(name: str) -> type[Simulated]:

@@ -6,6 +6,7 @@ import { el, replaceChildren, toast } from "./dom.js";
 import { executionPage } from "./execution.js";
 import { flowPage, flowsPage } from "./flows.js";
 import { refresh, showing, watch } from "./live.js";
+import { phonePage } from "./phone.js";
 import { clockPage, requestsPage, resetPage } from "./tools.js";
 
 const main = document.getElementById("view");
@@ -14,6 +15,7 @@ const routes = [
   [/^#\/flows\/(FW\w+)\/executions\/(FN\w+)$/, "flows", (m) => executionPage(m[1], m[2])],
   [/^#\/flows\/(FW\w+)\/(executions|start)$/, "flows", (m) => flowPage(m[1], m[2])],
   [/^#\/flows\/(FW\w+)$/, "flows", (m) => flowPage(m[1], "canvas")],
+  [/^#\/phone$/, "phone", () => phonePage()],
   [/^#\/clock$/, "clock", () => clockPage()],
   [/^#\/requests$/, "requests", () => requestsPage()],
   [/^#\/reset$/, "reset", () => resetPage()],

@@ -47,7 +47,8 @@ function stepRows(flowSid, executionSid, steps) {
   });
 }
 
-function bubbles(messages) {
+/** Messages as chat bubbles: the contact's on the right, the flow's on the left. */
+export function bubbles(messages) {
   if (!messages.length) return el("div", { class: "muted" }, "No messages yet.");
   return messages.map((m) =>
     el(
