@@ -76,6 +76,7 @@ def app_options(settings: Settings, **overrides: Any) -> dict[str, Any]:
         "fault_limit": settings.fault_limit,
         "rate_limit": settings.rate_limit,
         "admin_token": settings.admin_token,
+        "coverage": settings.coverage,
     }
     options.update(overrides)
     return options

@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     admin_token: str | None = Field(
         None, description="Token the control plane requires (except /_mockstudio/health); unset: open"
     )
+    coverage: bool = Field(
+        False, description="Record flow coverage (widgets entered, transitions taken): GET /_mockstudio/coverage"
+    )
     widget_events: dict[str, str] = Field(
         default_factory=dict,
         description='Event simulated widgets take, by type (JSON: {"say-play": "audioComplete"})',

@@ -18,7 +18,9 @@ from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import Receive, Scope, Send
 
 from .. import __version__
+from ..coverage import CoverageRecorder
 from ..domain.accounts import Studio
+from ..fixtures import bundled_flow_sids
 from ..errors import InvalidParameter, MethodNotAllowed, NotFound, TwilioError
 from . import render
 from .auth import authenticate
@@ -78,6 +80,7 @@ def create_app(
     fault_limit: int = 1_000,
     rate_limit: bool = False,
     admin_token: str | None = None,
+    coverage: bool = False,
 ) -> FastAPI:
     """Build an app over `studio`. Tests build as many as they like."""
     app = FastAPI(
@@ -99,6 +102,7 @@ def create_app(
         faults=FaultBook(fault_limit),
         rate_limit=ExecutionRateLimit() if rate_limit else None,
         admin_token=admin_token or None,
+        coverage=_coverage_recorder(studio) if coverage else None,
     )
     # Flows' literal sub-paths first, then the SID routes (Validate must precede {Sid}).
     for table in (executions.router, steps.router, flows.router, v1.router):
@@ -108,6 +112,13 @@ def create_app(
     _install_error_handlers(app)
     app.add_middleware(RequestTarget)
     return app
+
+
+def _coverage_recorder(studio: Studio) -> CoverageRecorder:
+    """Flow coverage: a change-feed subscriber, attached only when coverage is on."""
+    recorder = CoverageRecorder(bundled_flow_sids())
+    recorder.attach(studio)
+    return recorder
 
 
 _CONTROL_PREFIX = "/_mockstudio/"
@@ -157,12 +168,13 @@ def load_control_plane(app: FastAPI) -> None:
     deferred = [route for route in routes if isinstance(route, _DeferredControlPlane)]
     if not deferred:
         return
-    from .routes import control, verification
+    from .routes import control, coverage, verification
 
     for route in deferred:
         routes.remove(route)
     app.include_router(control.router)
     app.include_router(verification.router)
+    app.include_router(coverage.router)
 
 
 def _error(error: TwilioError, request: Request) -> Response:
