@@ -154,7 +154,13 @@ class CoverageRecorder:
     def __call__(self, change: Change) -> None:
         if type(change) is StepEnded:
             step = change.step
-            key = (change.account_sid, change.execution.flow_sid, step.transitioned_from, step.name, step.transitioned_to)
+            key = (
+                change.account_sid,
+                change.execution.flow_sid,
+                step.transitioned_from,
+                step.name,
+                step.transitioned_to,
+            )
             steps = self._steps
             steps[key] = steps.get(key, 0) + 1
             return
@@ -256,9 +262,7 @@ class FlowCoverage:
             "friendly_name": self.friendly_name,
             "revision": self.revision,
             "executions": self.executions,
-            "summary": _summary(
-                self.widgets_entered, len(self.widgets), self.transitions_taken, len(self.transitions)
-            ),
+            "summary": _summary(self.widgets_entered, len(self.widgets), self.transitions_taken, len(self.transitions)),
             "widgets": [{"name": w.name, "type": w.type, "entered": w.entered} for w in self.widgets],
             "transitions": [
                 {"widget": t.widget, "event": t.event, "next": t.next, "label": t.label, "taken": t.taken}
@@ -461,7 +465,7 @@ def _flow_svg(flow: FlowCoverage) -> str:
     xs = [x for x, _ in positions.values()]
     ys = [y for _, y in positions.values()]
     left, top = min(xs) - 40, min(ys) - 30
-    width, height = max(xs) - left + _BOX_W + 120, max(ys) - top + _BOX_H + 90
+    width, height = max(xs) - left + _BOX_W + 160, max(ys) - top + _BOX_H + 140
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="canvas" width="{width:.0f}" height="{height:.0f}" '
         f'viewBox="{left:.0f} {top:.0f} {width:.0f} {height:.0f}" role="img" '
@@ -494,8 +498,8 @@ def _flow_svg(flow: FlowCoverage) -> str:
                         f"M{sx:.0f},{sy:.0f} C{sx:.0f},{sy + 60:.0f} {side:.0f},{sy + 60:.0f} "
                         f"{side:.0f},{(sy + ey) / 2:.0f} S{ex:.0f},{ey - 60:.0f} {ex:.0f},{ey:.0f}"
                     )
-            else:  # the flow ends here: a short stub to an end mark
-                ex, ey = sx, sy + 45
+            else:  # the flow ends here: a short stub to an end mark, below the labels
+                ex, ey = sx, sy + 24 + 14 * len(outgoing)
                 path = f"M{sx:.0f},{sy:.0f} L{ex:.0f},{ey:.0f}"
             taken = t.taken > 0
             style = f'stroke="{_TAKEN}" stroke-width="2"' if taken else f'stroke="{_NEVER}" stroke-dasharray="6 4"'
@@ -503,7 +507,7 @@ def _flow_svg(flow: FlowCoverage) -> str:
             parts.append(
                 f'<g class="transition {state}"><title>{esc(t.label)}: taken {t.taken} times</title>'
                 f'<path d="{path}" fill="none" {style} marker-end="url(#{"t" if taken else "n"})"/>'
-                f'<text x="{sx + 3:.0f}" y="{sy + 14:.0f}" class="event">{esc(t.event)} ({t.taken})</text></g>'
+                f'<text x="{sx + 3:.0f}" y="{sy + 14 + 14 * index:.0f}" class="event">{esc(t.event)} ({t.taken})</text></g>'
             )
             if t.next is None:
                 parts.append(f'<circle cx="{ex:.0f}" cy="{ey + 4:.0f}" r="4" class="end"/>')
@@ -538,7 +542,7 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .canvas .widget.never-entered rect { stroke: #cf222e; stroke-dasharray: 6 4; fill: #fff5f5; }
 .canvas text { font: 12px system-ui, sans-serif; fill: #1f2328; }
 .canvas text.name { font-weight: 600; } .canvas text.type { fill: #656d76; }
-.canvas text.event { font-size: 11px; fill: #656d76; } .canvas .end { fill: #656d76; }
+.canvas text.event { font-size: 11px; fill: #656d76; paint-order: stroke; stroke: #f6f8fa; stroke-width: 4px; } .canvas .end { fill: #656d76; }
 .legend span { margin-right: 1.5rem; } .taken { color: #1a7f37; } .never { color: #cf222e; }
 """
 

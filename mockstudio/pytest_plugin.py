@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from . import pytest_coverage
+
 if TYPE_CHECKING:
     from .settings import Settings
     from .testing import MockStudioServer
@@ -71,6 +73,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "mockstudio_accept_any_flow", "treat any unknown Flow SID as an inert flow", type="bool", default=False
     )
     parser.addini("mockstudio_clock", "frozen (default) or virtual", default="frozen")
+    pytest_coverage.add_options(group)  # flow coverage: --mockstudio-coverage[=DIR], ...-fail-under
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -79,6 +82,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if fixtures is not None and not fixtures.is_dir():
         raise pytest.UsageError(f"mockstudio: the fixture directory {fixtures} does not exist")
     _clock_kind(config)
+    pytest_coverage.configure(config)
 
 
 def _fixture_directory(config: pytest.Config) -> Path | None:
@@ -155,8 +159,15 @@ def mockstudio_server(
 
     settings = mockstudio_settings if isinstance(mockstudio_settings, Settings) else _settings(mockstudio_settings)
     clock: Clock = ManualClock() if _clock_kind(pytestconfig) == "frozen" else VirtualClock()
+    coverage = pytest_coverage.plugin_of(pytestconfig)
+    if coverage is not None:
+        settings = settings.model_copy(update={"coverage": True})
     with MockStudioServer(settings, clock=clock) as server:
+        if coverage is not None:
+            coverage.watch(server)
         yield server
+        if coverage is not None:
+            coverage.collect(server)  # before it stops
 
 
 @pytest.fixture
