@@ -352,17 +352,17 @@ def flow_coverage(record: CoverageRecord, key: FlowKey) -> FlowCoverage:
         listed = [t for t in state.get("transitions", []) if isinstance(t, dict) and isinstance(t.get("event"), str)]
         pairs: list[tuple[str, str | None]] = []
         for transition in listed:
-            target = transition.get("next") or None
-            pair = (transition["event"], target if isinstance(target, str) else None)
+            follows = transition.get("next") or None
+            pair: tuple[str, str | None] = (transition["event"], follows if isinstance(follows, str) else None)
             if pair not in pairs and not (kind == TRIGGER and pair[1] is None):
                 pairs.append(pair)
         events = [event for event, _ in pairs]
-        for event, target in pairs:
+        for event, follows in pairs:
             label = f"{name}.{event}"
             if events.count(event) > 1:
-                label += f"->{target or 'end'}"
-            count = taken.get((name, event, target or ENDED), 0)
-            transitions.append(TransitionCoverage(name, event, target, label, count))
+                label += f"->{follows or 'end'}"
+            count = taken.get((name, event, follows or ENDED), 0)
+            transitions.append(TransitionCoverage(name, event, follows, label, count))
     return FlowCoverage(account, sid, shape.friendly_name, shape.revision, starts, tuple(widgets), tuple(transitions))
 
 
@@ -507,7 +507,8 @@ def _flow_svg(flow: FlowCoverage) -> str:
             parts.append(
                 f'<g class="transition {state}"><title>{esc(t.label)}: taken {t.taken} times</title>'
                 f'<path d="{path}" fill="none" {style} marker-end="url(#{"t" if taken else "n"})"/>'
-                f'<text x="{sx + 3:.0f}" y="{sy + 14 + 14 * index:.0f}" class="event">{esc(t.event)} ({t.taken})</text></g>'
+                f'<text x="{sx + 3:.0f}" y="{sy + 14 + 14 * index:.0f}" class="event">'
+                f"{esc(t.event)} ({t.taken})</text></g>"
             )
             if t.next is None:
                 parts.append(f'<circle cx="{ex:.0f}" cy="{ey + 4:.0f}" r="4" class="end"/>')
@@ -542,7 +543,8 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .canvas .widget.never-entered rect { stroke: #cf222e; stroke-dasharray: 6 4; fill: #fff5f5; }
 .canvas text { font: 12px system-ui, sans-serif; fill: #1f2328; }
 .canvas text.name { font-weight: 600; } .canvas text.type { fill: #656d76; }
-.canvas text.event { font-size: 11px; fill: #656d76; paint-order: stroke; stroke: #f6f8fa; stroke-width: 4px; } .canvas .end { fill: #656d76; }
+.canvas text.event { font-size: 11px; fill: #656d76; paint-order: stroke; stroke: #f6f8fa; stroke-width: 4px; }
+.canvas .end { fill: #656d76; }
 .legend span { margin-right: 1.5rem; } .taken { color: #1a7f37; } .never { color: #cf222e; }
 """
 

@@ -56,7 +56,7 @@ from .api import create_app
 from .api.protocol import HTTP_PROTOCOL
 from .app_factory import app_options, build_studio
 from .clock import Clock, ManualClock, VirtualClock
-from .coverage import CoverageRecord
+from .coverage import CoverageRecord, CoverageRecorder
 from .domain.accounts import FlowSeed, Studio
 from .domain.flows import check_flow_definition, flow_status
 from .domain.models import PUBLISHED
@@ -340,7 +340,7 @@ class MockStudioServer:
         """Flow coverage since the last reset (as `GET /_mockstudio/coverage` reports it), or
         with `whole_run` since the server started, across resets: a copy, to report with
         `mockstudio.coverage.build_report`. Needs `Settings(coverage=True)`."""
-        recorder = self.app.state.runtime.coverage
+        recorder: CoverageRecorder | None = self.app.state.runtime.coverage
         if recorder is None:
             raise RuntimeError("flow coverage is off: make the server with Settings(coverage=True)")
 

@@ -20,8 +20,8 @@ from starlette.types import Receive, Scope, Send
 from .. import __version__
 from ..coverage import CoverageRecorder
 from ..domain.accounts import Studio
-from ..fixtures import bundled_flow_sids
 from ..errors import InvalidParameter, MethodNotAllowed, NotFound, TwilioError
+from ..fixtures import bundled_flow_sids
 from . import render
 from .auth import authenticate
 from .edge import edge_route, record_unrouted
