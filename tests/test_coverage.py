@@ -193,7 +193,13 @@ def test_counts_widgets_entered_and_transitions_taken(api: httpx.Client) -> None
         "transition_percent": 57.14,
     }
     by_label = {t["label"]: t for t in flow["transitions"]}
-    assert by_label["ask.timeout"] == {"widget": "ask", "event": "timeout", "next": None, "label": "ask.timeout", "taken": 1}
+    assert by_label["ask.timeout"] == {
+        "widget": "ask",
+        "event": "timeout",
+        "next": None,
+        "label": "ask.timeout",
+        "taken": 1,
+    }
     assert by_label["route.match->no_reply"]["next"] == "no_reply"
     assert {w["name"]: w["type"] for w in flow["widgets"]}["route"] == "split-based-on"
 
@@ -263,7 +269,9 @@ def test_a_reset_clears_the_endpoint_not_the_whole_run(api: httpx.Client, mock: 
     assert {t.label: t.taken for t in survey.transitions} == taken(before)
 
     def demo_runs() -> int:  # over the module's server's life (earlier tests' runs included)
-        return next(f for f in build_report(mock.coverage_record(whole_run=True)).flows if f.flow_sid == DEMO_FLOW).executions
+        return next(
+            f for f in build_report(mock.coverage_record(whole_run=True)).flows if f.flow_sid == DEMO_FLOW
+        ).executions
 
     earlier = demo_runs()
     start(api, DEMO_FLOW, "+15550003001")
