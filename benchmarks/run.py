@@ -47,6 +47,7 @@ NAMES = [
     "memory-flow",
     "soak",
     "subscriber",
+    "coverage",
 ]
 
 
@@ -64,6 +65,7 @@ def _benchmarks(args: argparse.Namespace) -> dict[str, Callable[[], Outcome]]:
         "memory-flow": lambda: inprocess.memory_flow(),
         "soak": lambda: soak.soak(),
         "subscriber": lambda: inprocess.subscriber(),
+        "coverage": lambda: inprocess.coverage(),
     }
 
 
