@@ -245,9 +245,7 @@ def _create(account: AccountState, flow_sid: str, n: int, clock: ManualClock | N
     return created
 
 
-async def _engine_round(
-    kind: str, n: int, warmup: int, subscribers: int = 0, coverage: bool = False
-) -> dict[str, Any]:
+async def _engine_round(kind: str, n: int, warmup: int, subscribers: int = 0, coverage: bool = False) -> dict[str, Any]:
     """A fresh Studio; `warmup` executions run and drained; then N created and drained, timed.
     `subscribers`: that many no-op subscribers of the change feed; `coverage`: a flow
     coverage recorder subscribed, as `--coverage` does."""
