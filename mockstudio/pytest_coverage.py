@@ -104,6 +104,8 @@ class FlowCoveragePlugin:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtestloop(self, session: pytest.Session) -> Any:
+        if session.config.option.collectonly:
+            return (yield)  # nothing runs: nothing to report
         try:
             return (yield)
         finally:
@@ -148,7 +150,7 @@ class FlowCoveragePlugin:
                 session.testsfailed += 1  # the exit status of failed tests, as coverage.py's fail-under
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if self.is_worker:
+        if self.is_worker or self.config.option.collectonly:
             return
         from .coverage import summary_lines
 

@@ -16,6 +16,10 @@ Fixtures:
 - `mockstudio_settings`: the `Settings` the server starts with (session-scoped); override it
   in a conftest to configure anything (it may also return a dict of settings).
 
+Flow coverage (pytest_coverage.py): `--mockstudio-coverage[=DIR]` records which widgets and
+transitions the session's tests took, prints a summary per flow and writes DIR/coverage.json
+and DIR/coverage.html; `--mockstudio-coverage-fail-under=N` fails the run under N%.
+
 One server per session, on a free loopback port: under pytest-xdist every worker is a
 session of its own, so workers share nothing. The settings come from the options below and
 never from `MOCKSTUDIO_*` environment variables, which belong to a standalone server.

@@ -217,3 +217,10 @@ def test_xdist_workers_records_are_merged(pytester: pytest.Pytester) -> None:
     report = json.loads(Path(pytester.path, "out", "coverage.json").read_text())
     assert report["flows"][0]["executions"] == 5  # both workers' executions, once each
     assert sum(1 for line in result.outlines if "mockstudio flow coverage" in line) == 1
+
+
+def test_collect_only_reports_nothing(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_demo=DEMO_TESTS)
+    result = pytester.runpytest_subprocess(*QUIET, "--collect-only", "--mockstudio-coverage-fail-under=90")
+    assert result.ret == pytest.ExitCode.OK
+    assert "mockstudio flow coverage" not in result.stdout.str()
