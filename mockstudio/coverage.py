@@ -421,7 +421,7 @@ def _format_percent(value: float) -> str:
 
 # -- the static HTML report -----------------------------------------------------------------
 
-_BOX_W, _BOX_H = 180, 56  # a widget's box on the canvas
+_BOX_W, _BOX_H = 210, 56  # a widget's box on the canvas
 _LAYER_X, _LAYER_Y = 240, 150  # the layered layout's spacing when offsets are missing
 _TAKEN, _NEVER = "#1a7f37", "#cf222e"
 
@@ -519,9 +519,10 @@ def _flow_svg(flow: FlowCoverage) -> str:
             f'<g class="widget {state}"><title>{esc(widget.name)} ({esc(widget.type)}): entered '
             f"{widget.entered} times</title>"
             f'<rect x="{x:.0f}" y="{y:.0f}" width="{_BOX_W}" height="{_BOX_H}" rx="6"/>'
-            f'<text x="{x + 10:.0f}" y="{y + 22:.0f}" class="name">{esc(_clip(widget.name))}</text>'
-            f'<text x="{x + 10:.0f}" y="{y + 42:.0f}" class="type">{esc(_clip(widget.type))} - '
-            f"entered {widget.entered}</text></g>"
+            f'<text x="{x + 10:.0f}" y="{y + 22:.0f}" class="name">{esc(_clip(widget.name, 18))}</text>'
+            f'<text x="{x + _BOX_W - 8:.0f}" y="{y + 22:.0f}" class="count" text-anchor="end">'
+            f"entered {widget.entered}</text>"
+            f'<text x="{x + 10:.0f}" y="{y + 42:.0f}" class="type">{esc(_clip(widget.type, 30))}</text></g>'
         )
     parts.append("</svg>")
     return "".join(parts)
@@ -542,7 +543,7 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .canvas .widget rect { fill: #fff; stroke: #1a7f37; stroke-width: 2; }
 .canvas .widget.never-entered rect { stroke: #cf222e; stroke-dasharray: 6 4; fill: #fff5f5; }
 .canvas text { font: 12px system-ui, sans-serif; fill: #1f2328; }
-.canvas text.name { font-weight: 600; } .canvas text.type { fill: #656d76; }
+.canvas text.name { font-weight: 600; } .canvas text.type, .canvas text.count { fill: #656d76; }
 .canvas text.event { font-size: 11px; fill: #656d76; paint-order: stroke; stroke: #f6f8fa; stroke-width: 4px; }
 .canvas .end { fill: #656d76; }
 .legend span { margin-right: 1.5rem; } .taken { color: #1a7f37; } .never { color: #cf222e; }
