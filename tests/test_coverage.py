@@ -7,9 +7,13 @@ chromium is installed)."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import socket
 import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +26,7 @@ from mockstudio.coverage import build_report, coverage_html, summary_lines
 from mockstudio.settings import Settings
 from mockstudio.testing import MockStudioServer
 
-from .conftest import DEMO_FLOW, OTHER_ACCOUNT, OTHER_FLOW, TEST_FIXTURES, TEST_FLOW
+from .conftest import DEMO_FLOW, OTHER_ACCOUNT, OTHER_FLOW, ROOT, TEST_FIXTURES, TEST_FLOW
 from .engine.support import condition, say, settle, split, widget
 from .helpers import assert_twilio_error
 
@@ -401,3 +405,47 @@ def _browser_dom(path: Path) -> str | None:
         check=False,
     )
     return result.stdout if result.returncode == 0 and result.stdout else None
+
+
+# -- the standalone server ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["flag", "environment"])
+def test_the_standalone_server_records_with_coverage_on(tmp_path: Path, how: str) -> None:
+    """`mockstudio --coverage` (or MOCKSTUDIO_COVERAGE=true): the banner says so and the
+    endpoint counts a REST execution of the demo flow."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MOCKSTUDIO_")}
+    command = [sys.executable, "-m", "mockstudio", "--port", str(port), "--no-access-log"]
+    if how == "flag":
+        command.append("--coverage")
+    else:
+        env["MOCKSTUDIO_COVERAGE"] = "true"
+    log = tmp_path / "server.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None, log.read_text()
+            try:
+                if httpx.get(f"{base}/_mockstudio/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.05)
+        assert "--coverage: flow coverage at GET /_mockstudio/coverage" in log.read_text()
+        with httpx.Client(base_url=base, auth=("AC" + "0" * 32, "mockstudio"), timeout=10) as client:
+            created = client.post(f"/v2/Flows/{DEMO_FLOW}/Executions", data={"To": "+15550006001", "From": NUMBER})
+            assert created.status_code == 201, created.text
+            settle(client, created.json()["sid"])
+            flow = flow_entry(coverage(client), DEMO_FLOW)
+        assert flow["executions"] == 1
+        assert {label for label, count in taken(flow).items() if count} == {"Trigger.incomingRequest"}
+    finally:
+        process.terminate()
+        assert process.wait(timeout=15) == 0
