@@ -17,6 +17,7 @@ from harness import HERE, HOST, Outcome, Row, child_cwd, clean_env, log, median,
 MEMORY_LIMIT = 2.5 * 1024  # bytes: 2.5 KiB
 ENGINE_MINIMUM = 1000.0  # executions/s, create through ended, five-widget flow
 SUBSCRIBER_MINIMUM = 0.97  # create -> ended throughput with one no-op change subscriber / with none
+COVERAGE_MINIMUM = 0.95  # create -> ended throughput with flow coverage recorded / without
 # A step's context must cost well below one full copy of the context: at most this share
 # of the full context serialized (the same data as Python objects is several times larger).
 STEP_CONTEXT_MAX_SHARE = 0.5
@@ -230,6 +231,42 @@ def subscriber(n: int = 5_000, rounds: int = 7) -> Outcome:
         )
     ]
     return Outcome("subscriber", rows, details)
+
+
+def coverage(n: int = 5_000, rounds: int = 7) -> Outcome:
+    """Create -> ended throughput of the five-widget flow with flow coverage recorded (a
+    CoverageRecorder on the change feed, as `--coverage` attaches it), against without, in the
+    same interpreter (interleaved rounds, median of per-round ratios)."""
+    result = _probe("coverage", "--n", str(n), "--rounds", str(rounds))
+    runs = result["rounds"]
+    details = [f"mockstudio imported from {result['mockstudio']}"]
+    for r in runs:
+        line = (
+            f"round {r['round']} coverage={'on ' if r['coverage'] else 'off'} {r['per_second']:8,.0f} executions/s"
+            f"  steps recorded {r['steps_recorded']:,}"
+            + (f"  INVALID: {r['bad']} bad, e.g. {r['first_problem']}" if r["bad"] else "")
+        )
+        log("  " + line)
+        details.append(line)
+    off = [r for r in runs if not r["coverage"]]
+    on = [r for r in runs if r["coverage"]]
+    ratios = [b["per_second"] / a["per_second"] for a, b in zip(off, on, strict=True)]
+    details.append(f"per-round on/off ratios: {', '.join(f'{x:.3f}' for x in ratios)}")
+    invalid = [r for r in runs if r["bad"] or r["steps"] != r["expected_steps"]]
+    # The recorder must have counted every step of the round (warm-up included).
+    invalid += [r for r in on if r["steps_recorded"] < r["expected_steps"]]
+    ratio = median(ratios)
+    rows = [
+        Row(
+            f"E. flow coverage: create -> ended with coverage recorded / without >= {COVERAGE_MINIMUM} "
+            f"(five-widget flow, N={n:,}, median of {rounds})",
+            f"{median([r['per_second'] for r in off]):,.0f} exec/s",
+            f"{median([r['per_second'] for r in on]):,.0f} exec/s",
+            f"{ratio:.3f}x",
+            "INVALID" if invalid else ("pass" if ratio >= COVERAGE_MINIMUM else "FAIL"),
+        )
+    ]
+    return Outcome("coverage", rows, details)
 
 
 def memory_flow(n: int = 10_000) -> Outcome:

@@ -3,7 +3,7 @@ a fresh interpreter by inprocess.py (which builds the table rows):
 
     python benchmarks/probes.py memory-rss|memory-tracemalloc|reset [--n N] [--reps R]
                                 [--flow demo|inert]
-    python benchmarks/probes.py engine|subscriber [--n N] [--rounds R]
+    python benchmarks/probes.py engine|subscriber|coverage [--n N] [--rounds R]
     python benchmarks/probes.py memory-flow-rss|memory-flow-tracemalloc [--n N] [--flow five|inert]
 
 prints one JSON object on its last line.
@@ -32,6 +32,7 @@ import mockstudio
 from mockstudio.app_factory import build_studio
 from mockstudio.clock import ManualClock
 from mockstudio.contexts import build_context
+from mockstudio.coverage import CoverageRecorder
 from mockstudio.domain.models import Execution
 from mockstudio.settings import Settings
 from mockstudio.sids import RandomSids
@@ -244,9 +245,10 @@ def _create(account: AccountState, flow_sid: str, n: int, clock: ManualClock | N
     return created
 
 
-async def _engine_round(kind: str, n: int, warmup: int, subscribers: int = 0) -> dict[str, Any]:
+async def _engine_round(kind: str, n: int, warmup: int, subscribers: int = 0, coverage: bool = False) -> dict[str, Any]:
     """A fresh Studio; `warmup` executions run and drained; then N created and drained, timed.
-    `subscribers`: that many no-op subscribers of the change feed."""
+    `subscribers`: that many no-op subscribers of the change feed; `coverage`: a flow
+    coverage recorder subscribed, as `--coverage` does."""
     flow_sid = flows.FLOWS[kind]
     studio, account, _ = _engine_studio()
     seen = [0]
@@ -256,6 +258,9 @@ async def _engine_round(kind: str, n: int, warmup: int, subscribers: int = 0) ->
 
     for _ in range(subscribers):
         studio.changes.subscribe(no_op)
+    recorder = CoverageRecorder() if coverage else None
+    if recorder is not None:
+        recorder.attach(studio)
     warm = _create(account, flow_sid, warmup)
     await studio.engine.drain()
     gc.collect()  # also frees the previous round's Studio, outside the timing
@@ -285,6 +290,8 @@ async def _engine_round(kind: str, n: int, warmup: int, subscribers: int = 0) ->
         "bad": bad,
         "first_problem": first,
         "changes_seen": seen[0],
+        # Steps the recorder counted (it must have been told of every one).
+        "steps_recorded": sum(recorder.since_reset().steps.values()) if recorder is not None else 0,
     }
 
 
@@ -301,6 +308,25 @@ def probe_subscriber(n: int, rounds: int, warmup: int = 200) -> dict[str, Any]:
                 result = await _engine_round("five", n, warmup, subscribers)
                 result["round"] = r + 1
                 result["subscribers"] = subscribers
+                results.append(result)
+        return results
+
+    return {"mockstudio": mockstudio.__file__, "rounds": asyncio.run(main())}
+
+
+def probe_coverage(n: int, rounds: int, warmup: int = 200) -> dict[str, Any]:
+    """The five-widget flow's create -> ended throughput with flow coverage recorded and
+    without, interleaved rounds (after one discarded round of each)."""
+
+    async def main() -> list[dict[str, Any]]:
+        for coverage in (False, True):
+            await _engine_round("five", n // 4, warmup, coverage=coverage)
+        results = []
+        for r in range(rounds):
+            for coverage in (False, True) if r % 2 == 0 else (True, False):
+                result = await _engine_round("five", n, warmup, coverage=coverage)
+                result["round"] = r + 1
+                result["coverage"] = coverage
                 results.append(result)
         return results
 
@@ -470,6 +496,7 @@ def main() -> None:
             "reset",
             "engine",
             "subscriber",
+            "coverage",
             "memory-flow-rss",
             "memory-flow-tracemalloc",
         ],
@@ -483,6 +510,8 @@ def main() -> None:
         result = probe_engine(args.n, args.rounds)
     elif args.kind == "subscriber":
         result = probe_subscriber(args.n, args.rounds)
+    elif args.kind == "coverage":
+        result = probe_coverage(args.n, args.rounds)
     elif args.kind.startswith("memory-flow"):
         probe = probe_memory_flow_rss if args.kind == "memory-flow-rss" else probe_memory_flow_tracemalloc
         result = probe(args.n, args.flow or "five")

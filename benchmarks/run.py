@@ -51,6 +51,7 @@ NAMES = [
     "events",
     "events-delivery",
     "events-memory",
+    "coverage",
 ]
 
 
@@ -71,6 +72,7 @@ def _benchmarks(args: argparse.Namespace) -> dict[str, Callable[[], Outcome]]:
         "events": lambda: events.create_with_sink(config),
         "events-delivery": lambda: events.delivery(),
         "events-memory": lambda: events.memory(),
+        "coverage": lambda: inprocess.coverage(),
     }
 
 

@@ -85,6 +85,7 @@ def app_options(settings: Settings, **overrides: Any) -> dict[str, Any]:
             shuffle=settings.events_shuffle,
             seed=settings.events_seed,
         ),
+        "coverage": settings.coverage,
     }
     options.update(overrides)
     return options

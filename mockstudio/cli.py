@@ -244,6 +244,13 @@ def _add_serve_options(parser: argparse.ArgumentParser) -> None:
         help=f"enforce Studio's 20 new REST executions per second per account: 429/20429 (${env}RATE_LIMIT)",
     )
     parser.add_argument(
+        "--coverage",
+        action="store_const",
+        const=True,
+        default=None,
+        help=f"record flow coverage, served at GET /_mockstudio/coverage (${env}COVERAGE)",
+    )
+    parser.add_argument(
         "--state-file",
         type=Path,
         default=None,
@@ -298,6 +305,8 @@ def _banner(settings: Settings, app: Any, port: int) -> str:
         lines.append(f"  state file: {settings.state_file} (kept across restarts; {restored} {noun} restored)")
     if settings.rate_limit:
         lines.append("  --rate-limit: 20 new REST executions per second per account, then 429/20429")
+    if settings.coverage:
+        lines.append("  --coverage: flow coverage at GET /_mockstudio/coverage (since the last reset)")
     if settings.admin_token:
         lines.append("  control plane: requires the admin token (X-Mockstudio-Admin-Token or Authorization: Bearer)")
     return "\n".join(lines)
@@ -407,6 +416,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "public_url": args.public_url,
         "accept_any_flow": args.accept_any_flow,
         "rate_limit": args.rate_limit,
+        "coverage": args.coverage,
         "state_file": args.state_file,
         "log_level": args.log_level,
         "access_log": args.access_log,

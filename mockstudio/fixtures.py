@@ -29,7 +29,7 @@ from .events.streams import SinkSeed, SubscriptionSeed, checked_configuration, s
 if TYPE_CHECKING:
     from .fixture_schema import FlowFixture
 
-__all__ = ["FixtureError", "Fixtures", "load_bundled", "load_directory"]
+__all__ = ["FixtureError", "Fixtures", "bundled_flow_sids", "load_bundled", "load_directory"]
 
 
 class FixtureError(ValueError):
@@ -163,17 +163,29 @@ def load_bundled(fixtures: Fixtures) -> None:
     """The demo flow shipped inside the package, so zero configuration works. Shipped and
     tested with the package, it is read without the fixture schema (whose pydantic models
     then load only for a user's fixture files: startup time)."""
+    for flow in _bundled_flows():
+        fixtures.flows[flow["sid"]] = FlowSeed(
+            sid=flow["sid"],
+            account_sid=fixtures.default_account_sid,
+            friendly_name=flow["friendly_name"],
+            definition=flow["definition"],
+            commit_message=flow.get("commit_message"),
+        )
+
+
+def bundled_flow_sids() -> frozenset[str]:
+    """The SIDs of the flows shipped inside the package (flow coverage leaves them out
+    until they run)."""
+    return frozenset(flow["sid"] for flow in _bundled_flows())
+
+
+def _bundled_flows() -> list[dict[str, Any]]:
     bundled = resources.files("mockstudio") / "bundled"
+    flows: list[dict[str, Any]] = []
     for entry in sorted(bundled.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".json"):
-            for flow in json.loads(entry.read_text(encoding="utf-8")).get("flows", []):
-                fixtures.flows[flow["sid"]] = FlowSeed(
-                    sid=flow["sid"],
-                    account_sid=fixtures.default_account_sid,
-                    friendly_name=flow["friendly_name"],
-                    definition=flow["definition"],
-                    commit_message=flow.get("commit_message"),
-                )
+            flows.extend(json.loads(entry.read_text(encoding="utf-8")).get("flows", []))
+    return flows
 
 
 def load_directory(fixtures: Fixtures, directory: Path) -> None:

@@ -16,6 +16,10 @@ Fixtures:
 - `mockstudio_settings`: the `Settings` the server starts with (session-scoped); override it
   in a conftest to configure anything (it may also return a dict of settings).
 
+Flow coverage (pytest_coverage.py): `--mockstudio-coverage[=DIR]` records which widgets and
+transitions the session's tests took, prints a summary per flow and writes DIR/coverage.json
+and DIR/coverage.html; `--mockstudio-coverage-fail-under=N` fails the run under N%.
+
 One server per session, on a free loopback port: under pytest-xdist every worker is a
 session of its own, so workers share nothing. The settings come from the options below and
 never from `MOCKSTUDIO_*` environment variables, which belong to a standalone server.
@@ -31,6 +35,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from . import pytest_coverage
 
 if TYPE_CHECKING:
     from .settings import Settings
@@ -71,6 +77,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "mockstudio_accept_any_flow", "treat any unknown Flow SID as an inert flow", type="bool", default=False
     )
     parser.addini("mockstudio_clock", "frozen (default) or virtual", default="frozen")
+    pytest_coverage.add_options(group)  # flow coverage: --mockstudio-coverage[=DIR], ...-fail-under
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -79,6 +86,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if fixtures is not None and not fixtures.is_dir():
         raise pytest.UsageError(f"mockstudio: the fixture directory {fixtures} does not exist")
     _clock_kind(config)
+    pytest_coverage.configure(config)
 
 
 def _fixture_directory(config: pytest.Config) -> Path | None:
@@ -155,8 +163,15 @@ def mockstudio_server(
 
     settings = mockstudio_settings if isinstance(mockstudio_settings, Settings) else _settings(mockstudio_settings)
     clock: Clock = ManualClock() if _clock_kind(pytestconfig) == "frozen" else VirtualClock()
+    coverage = pytest_coverage.plugin_of(pytestconfig)
+    if coverage is not None:
+        settings = settings.model_copy(update={"coverage": True})
     with MockStudioServer(settings, clock=clock) as server:
+        if coverage is not None:
+            coverage.watch(server)
         yield server
+        if coverage is not None:
+            coverage.collect(server)  # before it stops
 
 
 @pytest.fixture

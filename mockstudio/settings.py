@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     )
     events_shuffle: bool = Field(False, description="Deliver each batch of Studio events in a random order")
     events_seed: int | None = Field(None, description="Seed for event ids, duplicates, order and retry jitter")
+    coverage: bool = Field(
+        False, description="Record flow coverage (widgets entered, transitions taken): GET /_mockstudio/coverage"
+    )
     widget_events: dict[str, str] = Field(
         default_factory=dict,
         description='Event simulated widgets take, by type (JSON: {"say-play": "audioComplete"})',

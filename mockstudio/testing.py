@@ -56,6 +56,7 @@ from .api import create_app
 from .api.protocol import HTTP_PROTOCOL
 from .app_factory import app_options, build_studio
 from .clock import Clock, ManualClock, VirtualClock
+from .coverage import CoverageRecord, CoverageRecorder
 from .domain.accounts import FlowSeed, Studio
 from .domain.flows import check_flow_definition, flow_status
 from .domain.models import PUBLISHED
@@ -337,6 +338,20 @@ class MockStudioServer:
             self.clock.set(self._clock_start)
         elif isinstance(self.clock, VirtualClock):
             self.clock.set(time.time())
+
+    def coverage_record(self, *, whole_run: bool = False) -> CoverageRecord:
+        """Flow coverage since the last reset (as `GET /_mockstudio/coverage` reports it), or
+        with `whole_run` since the server started, across resets: a copy, to report with
+        `mockstudio.coverage.build_report`. Needs `Settings(coverage=True)`."""
+        recorder: CoverageRecorder | None = self.app.state.runtime.coverage
+        if recorder is None:
+            raise RuntimeError("flow coverage is off: make the server with Settings(coverage=True)")
+
+        def read() -> CoverageRecord:
+            return recorder.whole_run() if whole_run else recorder.since_reset()
+
+        # Read on the server's loop, where the record changes.
+        return read() if self._loop is None else self._loop.call(read)
 
     def add_flow(
         self,

@@ -89,6 +89,8 @@ BLOCKS: dict[str, tuple[str, str]] = {
     "in-process": ("python", "client, mock = in_process_client()"),
     "unittest": ("python", "class CallbackFlowTest(unittest.TestCase):"),
     "events-collector": ("python", "def test_consumer_sees_the_whole_execution(mockstudio):"),
+    "coverage": ("sh", "--mockstudio-coverage-fail-under=80"),
+    "coverage-summary": ("text", "mockstudio flow coverage"),
     # Not code: a picture of the layers. Nothing to run.
     "architecture": ("", "HTTP (FastAPI)"),
 }
@@ -439,6 +441,44 @@ def test_pytest_settings_override(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     assert "1 passed" in _pytest(tmp_path)
+
+
+def test_flow_coverage_commands_and_summary(tmp_path: Path) -> None:
+    """Each coverage command run on the pytest example: the files where it says, the exit
+    status it says, and the summary the README shows (its lines, paths aside)."""
+    (tmp_path / "test_callback.py").write_text(block("pytest").text, encoding="utf-8")
+    commands = [line.split("#")[0].split() for line in block("coverage").text.splitlines() if line.strip()]
+    assert [c[0] for c in commands] == [".venv/bin/pytest"] * 3
+    shown = block("coverage-summary").text.splitlines()
+    env = {**_environment(), "PYTHONDONTWRITEBYTECODE": "1", "COLUMNS": "100"}
+    outputs = []
+    for command in commands:
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", *command[1:]],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        fails = any(arg.startswith("--mockstudio-coverage-fail-under=") for arg in command)
+        assert done.returncode == (1 if fails else 0), done.stdout + done.stderr
+        outputs.append(done.stdout.splitlines())
+    assert (tmp_path / "mockstudio-coverage" / "coverage.html").is_file()
+    assert (tmp_path / "reports" / "flows" / "coverage.json").is_file()
+    # The README's sample: the flow lines as printed, the `wrote` lines up to the directory,
+    # the verdict of the fail-under run.
+    first, last = outputs[0], outputs[2]
+    for line in shown:
+        if line.startswith("-"):
+            assert any("mockstudio flow coverage" in out and out.startswith("-") for out in first)
+        elif line.startswith("wrote "):
+            assert f"wrote {tmp_path / 'mockstudio-coverage' / line.rsplit('/', 1)[1]}" in first
+        elif line.startswith("FAIL"):
+            assert line in last
+        else:
+            assert line in first and line in last
 
 
 def _constants() -> str:

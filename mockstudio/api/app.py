@@ -18,11 +18,13 @@ from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import Receive, Scope, Send
 
 from .. import __version__
+from ..coverage import CoverageRecorder
 from ..domain.accounts import Studio
 from ..errors import InvalidParameter, MethodNotAllowed, NotFound, TwilioError
 from ..events.delivery import DeliveryConfig
 from ..events.service import Events, webhook_seeds
 from ..events.streams import SinkSeed, SubscriptionSeed
+from ..fixtures import bundled_flow_sids
 from . import render
 from .auth import authenticate
 from .edge import edge_route, record_unrouted
@@ -86,6 +88,7 @@ def create_app(
     admin_token: str | None = None,
     events_webhook: str | None = None,
     events_config: DeliveryConfig | None = None,
+    coverage: bool = False,
 ) -> FastAPI:
     """Build an app over `studio`. Tests build as many as they like."""
     seeds = [seed for seed in studio.event_seeds if isinstance(seed, SinkSeed | SubscriptionSeed)]
@@ -112,6 +115,7 @@ def create_app(
         faults=FaultBook(fault_limit),
         rate_limit=ExecutionRateLimit() if rate_limit else None,
         admin_token=admin_token or None,
+        coverage=_coverage_recorder(studio) if coverage else None,
     )
     # Flows' literal sub-paths first, then the SID routes (Validate must precede {Sid}).
     for table in (executions.router, steps.router, flows.router, v1.router, events_routes.router):
@@ -122,6 +126,13 @@ def create_app(
     _install_error_handlers(app)
     app.add_middleware(RequestTarget)
     return app
+
+
+def _coverage_recorder(studio: Studio) -> CoverageRecorder:
+    """Flow coverage: a change-feed subscriber, attached only when coverage is on."""
+    recorder = CoverageRecorder(bundled_flow_sids())
+    recorder.attach(studio)
+    return recorder
 
 
 _CONTROL_PREFIX = "/_mockstudio/"
@@ -176,7 +187,7 @@ def load_control_plane(app: FastAPI) -> None:
     deferred = [route for route in routes if isinstance(route, _DeferredControlPlane)]
     if not deferred:
         return
-    from .routes import calls, control, dashboard, deliveries, verification
+    from .routes import calls, control, coverage, dashboard, deliveries, verification
 
     for route in deferred:
         routes.remove(route)
@@ -186,6 +197,7 @@ def load_control_plane(app: FastAPI) -> None:
     app.include_router(dashboard.pages)
     app.include_router(dashboard.api)
     app.include_router(deliveries.router)
+    app.include_router(coverage.router)
 
 
 def _error(error: TwilioError, request: Request) -> Response:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
+from ..coverage import CoverageRecorder
 from ..domain.accounts import Studio
 from ..events.service import Events
 from .faults import FaultBook
@@ -29,6 +30,7 @@ class Runtime:
     faults: FaultBook = field(default_factory=lambda: FaultBook(1_000))
     rate_limit: ExecutionRateLimit | None = None  # None: Studio's REST limit not enforced
     admin_token: str | None = None  # None: the control plane is open
+    coverage: CoverageRecorder | None = None  # None: flow coverage is not recorded
     # Authorization header -> Account SID, for headers that authenticated before.
     auth_cache: dict[bytes, str] = field(default_factory=dict)
 

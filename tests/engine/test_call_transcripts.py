@@ -4,7 +4,6 @@ first, and a reset forgets them."""
 from __future__ import annotations
 
 from mockstudio.domain.models import ENDED
-
 from mockstudio.engine.runner import EngineConfig
 
 from .support import AC, CONTACT, NUMBER, Harness, definition, trigger, widget
