@@ -543,6 +543,7 @@ class Engine:
         states = run.definition.states
         seconds = self.seconds
         changes = self.changes
+        subscribers = changes.subscribers  # (the list itself: subscribing later is seen too)
         # The time of the steps: read again after each await (a synchronous stretch of
         # widgets takes microseconds, and steps are dated to the second).
         now = seconds()
@@ -578,8 +579,10 @@ class Engine:
             steps.add(step.key, step)
             run.step_count += 1
             execution.date_updated = now
-            if changes.subscribers:
-                changes.publish(StepEnded(account.sid, execution, step))
+            if subscribers:  # the feed's publish, written out (once per step)
+                change = StepEnded(account.sid, execution, step)
+                for subscriber in subscribers:
+                    subscriber(change)
             step_sid = None
             if target is None or target not in states:
                 self.finish(account, execution, ENDED_AT_FLOW_END, completed=True)
