@@ -87,6 +87,10 @@ class FaultRule:
     def exhausted(self) -> bool:
         return self.remaining == 0
 
+    def draws_in(self) -> bool:
+        """Whether this request falls within the rule's probability (a seeded draw)."""
+        return self.probability is None or self._random.random() < self.probability
+
     def error(self) -> InjectedFault | None:
         if self.status is None:
             return None
@@ -159,7 +163,7 @@ class FaultBook:
                     resolved.append(account_sid())
                 if resolved[0] != rule.account_sid:
                     continue
-            if rule.probability is not None and rule._random.random() >= rule.probability:
+            if not rule.draws_in():
                 continue
             if rule.remaining is not None:
                 rule.remaining -= 1
