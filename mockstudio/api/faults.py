@@ -17,9 +17,9 @@ from ..errors import TwilioError
 
 __all__ = ["FaultBook", "FaultRule", "InjectedFault", "glob_pattern"]
 
-# Twilio's code for an HTTP status where one is known (§D); otherwise 20000 + status.
+# Twilio's code for an HTTP status where one is known; otherwise 20000 + status.
 _CODES = {401: 20003}
-# Twilio's wording where it is known (studio-v2-api.md §D): 20429 "Too many requests" (an
+# Twilio's wording where it is known: 20429 "Too many requests" (an
 # example in Twilio's Verify spec), 20003 "Authenticate". Otherwise the HTTP reason phrase
 # ("Internal Server Error", "Service Unavailable", ...).
 _MESSAGES = {429: "Too many requests", 401: "Authenticate"}

@@ -1,5 +1,5 @@
 """Request bodies: Twilio takes `application/x-www-form-urlencoded` (repeated keys for
-lists, §A.1); multipart is accepted too. Bodies over the configured limit get a 413."""
+lists); multipart is accepted too. Bodies over the configured limit get a 413."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Liquid configured like Studio's (studio-flows.md §4.3, §8), on python-liquid.
+"""Liquid configured like Studio's, on python-liquid
+(https://www.twilio.com/docs/studio/user-guide/liquid-template-language).
 
 - undefined paths render empty (the default lenient `Undefined`, never strict);
 - objects and arrays render as JSON, so `{{flow.data}}` passes a whole object along;

@@ -1,4 +1,5 @@
-"""The flow runner: executes a flow definition widget by widget (studio-flows.md §6.4).
+"""The flow runner: executes a flow definition widget by widget
+(https://www.twilio.com/docs/studio/user-guide).
 
 An execution starts at the trigger with its trigger event and runs in the background
 (the create call has already answered `active`, as Studio does). Each transition taken
