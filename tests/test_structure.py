@@ -10,7 +10,9 @@ counted, those under `if TYPE_CHECKING:` and inside functions too):
 - no module imports another's private names (`from x import _y`) or a third-party
   package's private modules, nor reads a private attribute of anything but `self`/`cls`;
 - nothing users get (README.md, the package, the benchmarks) points at reference material
-  outside the repository: `../shared`, its "§" sections, its file names, "issue notes".
+  outside the repository: `../shared`, its "§" sections, its file names, "issue notes";
+- every test asserts something (itself or through a helper of the suite; helpers are
+  resolved by name, so this is a net for forgotten asserts, not a proof).
 """
 
 from __future__ import annotations
@@ -292,3 +294,65 @@ def test_the_outside_reference_finder_finds_them() -> None:
         ]
     )
     assert [hit.split(":")[0] for hit in _outside_references(text)] == ["1", "2", "3", "4"]
+
+
+# -- the tests themselves ----------------------------------------------------------------------
+
+TESTS = Path(__file__).resolve().parent
+CHECKS = {"raises", "warns", "fail", "deprecated_call"}  # pytest's
+
+
+def _called(function: ast.AST) -> Iterator[str]:
+    for node in ast.walk(function):
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Attribute):
+                yield func.attr
+            elif isinstance(func, ast.Name):
+                yield func.id
+
+
+def _tests_asserting_nothing(root: Path = TESTS) -> list[str]:
+    """Test functions with no `assert`, no pytest.raises/warns/fail, no `assert…` call
+    (unittest's, helpers'), and no call of a test-suite function that does any of these."""
+    functions: dict[str, list[ast.AST]] = {}
+    tests: list[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]] = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                functions.setdefault(node.name, []).append(node)
+                if node.name.startswith("test") and path.name.startswith("test_"):
+                    tests.append((f"{path.relative_to(root)}::{node.name}", node))
+    known: dict[str, bool] = {}
+
+    def checks(function: ast.AST, seen: frozenset[str]) -> bool:
+        if any(isinstance(node, ast.Assert) for node in ast.walk(function)):
+            return True
+        for name in _called(function):
+            if name in CHECKS or "assert" in name.lower():
+                return True
+            if name in functions and name not in seen:
+                if name not in known:
+                    known[name] = any(checks(f, seen | {name}) for f in functions[name])
+                if known[name]:
+                    return True
+        return False
+
+    return [name for name, test in tests if not checks(test, frozenset())]
+
+
+def test_every_test_asserts_something() -> None:
+    assert _tests_asserting_nothing() == []
+
+
+def test_the_finder_finds_a_test_that_asserts_nothing(tmp_path: Path) -> None:
+    (tmp_path / "test_probe.py").write_text(
+        "def _checked(x):\n    assert x\n\n"
+        "def _indirect(x):\n    _checked(x)\n\n"
+        "def test_silent():\n    print(1)\n\n"
+        "def test_direct():\n    assert 1\n\n"
+        "def test_through_helpers():\n    _indirect(1)\n\n"
+        "def test_raises():\n    with pytest.raises(ValueError):\n        int('x')\n",
+        encoding="utf-8",
+    )
+    assert _tests_asserting_nothing(tmp_path) == ["test_probe.py::test_silent"]
