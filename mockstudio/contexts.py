@@ -1,4 +1,5 @@
-"""Studio contexts (studio-flows.md §4): the Liquid roots `flow`, `contact`, `trigger`
+"""Studio contexts (https://www.twilio.com/docs/studio/user-guide/liquid-template-language):
+the Liquid roots `flow`, `contact`, `trigger`
 and `widgets`.
 
 A context is not stored whole: it is rebuilt from the execution's fields (addresses,

@@ -1,4 +1,4 @@
-"""Twilio's date formats (§F): responses are exactly `YYYY-MM-DDTHH:MM:SSZ` (twilio-python
+"""Twilio's date formats: responses are exactly `YYYY-MM-DDTHH:MM:SSZ` (twilio-python
 parses nothing else); list filters accept a bare date, a `Z` time or an offset."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ def parse_filter_date(name: str, raw: str) -> int:
     """Seconds since the epoch for a `DateCreatedFrom`/`DateCreatedTo` value.
 
     Besides ISO 8601 with `Z`, an offset or fractional seconds, a space where an offset's
-    `+` was sent unencoded (`…T10:00:00 02:00`) is read as `+`, as §F suggests."""
+    `+` was sent unencoded (`…T10:00:00 02:00`) is read as `+`: a URL decodes an unencoded `+` as a space."""
     value = raw.strip()
     if len(value) > 19 and value[-6] == " " and value[-3] == ":":
         value = value[:-6] + "+" + value[-5:]

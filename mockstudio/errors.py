@@ -2,7 +2,7 @@
 
 The HTTP layer renders every one of these as Twilio's error body
 `{"code", "message", "more_info", "status"}` (+ `details` where Twilio has it);
-see studio-v2-api.md §D. Nothing here imports a web framework.
+see https://www.twilio.com/docs/usage/twilios-response. Nothing here imports a web framework.
 """
 
 from __future__ import annotations
@@ -46,18 +46,19 @@ class TwilioError(Exception):
 
 
 class MissingParameter(TwilioError):
-    """400/20001, worded as the live API words it (twilio-go issue #250, §D.2)."""
+    """400/20001, worded as the live API words it (quoted in https://github.com/twilio/twilio-go/issues/250)."""
 
     def __init__(self, name: str) -> None:
         super().__init__(f"Missing required parameter {name} in the post body")
 
 
 class InvalidParameter(TwilioError):
-    """400/20001 for a present but unusable value (wording chosen; UNCONFIRMED in §J)."""
+    """400/20001 for a present but unusable value (the wording is ours: Twilio does not document it)."""
 
 
 class InvalidPageToken(TwilioError):
-    """400/21481 "Invalid PageToken" (Twilio's generic paging error, §B.1)."""
+    """400/21481 "Invalid PageToken" (Twilio's generic paging error,
+    https://www.twilio.com/docs/api/errors/21481)."""
 
     code = 21481
 
@@ -67,7 +68,8 @@ class InvalidPageToken(TwilioError):
 
 class NotFound(TwilioError):
     """404/20404. The message names the version-relative request path, which only the
-    HTTP layer knows, so it is filled in there (§D.2: `/Flows/FW71`)."""
+    HTTP layer knows, so it is filled in there (`The requested resource /Flows/FW71 was not found`,
+    https://www.twilio.com/docs/api/errors/20404)."""
 
     status = 404
     code = 20404
@@ -77,7 +79,7 @@ class NotFound(TwilioError):
 
 
 class Unauthorized(TwilioError):
-    """401/20003 (§D.2, §E)."""
+    """401/20003 (https://www.twilio.com/docs/api/errors/20003)."""
 
     status = 401
     code = 20003
@@ -94,8 +96,8 @@ class Conflict(TwilioError):
 
 
 class ExecutionAlreadyActive(Conflict):
-    """The documented one-active-execution-per-contact 409 (DOC-EXEC, §D.2): note the
-    message has no trailing period."""
+    """The documented one-active-execution-per-contact 409
+    (https://www.twilio.com/docs/studio/rest-api/v2/execution): note the message has no trailing period."""
 
     def __init__(self, conflicting_execution_sid: str) -> None:
         super().__init__(
@@ -106,7 +108,8 @@ class ExecutionAlreadyActive(Conflict):
 
 
 class ExecutionAlreadyEnded(Conflict):
-    """DOC-EXEC: ending an ended Execution "will fail with a 409 Conflict" (wording chosen)."""
+    """Ending an ended Execution "will fail with a 409 Conflict"
+    (https://www.twilio.com/docs/studio/rest-api/v2/execution); the wording is ours."""
 
     def __init__(self, execution_sid: str) -> None:
         super().__init__(f"Execution {execution_sid} has already ended")
@@ -115,7 +118,7 @@ class ExecutionAlreadyEnded(Conflict):
 class FlowNotPublished(Conflict):
     """A flow with only draft revisions cannot be executed through the REST API: Studio
     runs the latest *published* revision (test users try drafts from the editor, not the
-    API). 409/20409 and the wording are chosen; Twilio's answer is UNCONFIRMED."""
+    API). 409/20409 and the wording are chosen: Twilio does not document its answer."""
 
     def __init__(self, flow_sid: str) -> None:
         super().__init__(
@@ -137,8 +140,8 @@ class NotWaiting(Conflict):
 class FlowValidationFailed(TwilioError):
     """400/81022 "Flow definition validation failed" for Create/Update Flow and Validate.
     The message is the docs' description of 81022; `details.errors[]` lists each problem as
-    `{"message", "property_path"}` (the shape of Studio's validator, studio-flows.md §1.4;
-    Twilio's exact `details` layout is UNCONFIRMED, §D.2)."""
+    `{"message", "property_path"}` (the shape of Studio's validator; Twilio does not document the exact
+    `details` layout, https://www.twilio.com/docs/api/errors/81022)."""
 
     code = 81022
 

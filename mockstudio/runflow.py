@@ -1,6 +1,6 @@
 """Flow files from the terminal, with no server: validate them, or run one in-process.
 
-`validate_file` applies Studio's validation (`parse_definition`, studio-flows.md §1.4) to a
+`validate_file` applies Studio's validation (`parse_definition`) to a
 bare flow definition or to every flow of a fixture document, and reports each problem with
 its JSON-pointer path. `run_flow` builds a private Studio (a manual clock starting now, one
 account, the flow published under a fixed SID), starts an execution from one of the trigger's

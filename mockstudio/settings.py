@@ -23,7 +23,7 @@ __all__ = [
 ]
 
 ENV_PREFIX = "MOCKSTUDIO_"
-# Alphanumeric on purpose: twilio-go refuses credentials with other characters (§E).
+# Alphanumeric on purpose: twilio-go refuses credentials with other characters.
 DEFAULT_ACCOUNT_SID = "AC00000000000000000000000000000000"
 DEFAULT_AUTH_TOKEN = "mockstudio"
 

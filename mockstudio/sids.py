@@ -1,4 +1,4 @@
-"""Twilio SIDs: a two-letter prefix and 32 lowercase hex digits (§A.4)."""
+"""Twilio SIDs: a two-letter prefix and 32 lowercase hex digits (as in the spec's patterns)."""
 
 from __future__ import annotations
 

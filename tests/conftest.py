@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from twilio.rest import Client
 
 from mockstudio.clock import ManualClock
 from mockstudio.settings import Settings
@@ -54,3 +55,15 @@ def http(live: MockStudioServer) -> Iterator[httpx.Client]:
 def anon(live: MockStudioServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=live.base_url, timeout=10) as client:
         yield client
+
+
+@pytest.fixture
+def sdk(live: MockStudioServer) -> Iterator[Client]:
+    """The real twilio-python SDK as the default account, pointed at the live server (the
+    one thing a user changes: `client.studio.base_url`)."""
+    client = Client(live.account_sid, live.auth_token)
+    client.studio.base_url = live.base_url
+    yield client
+    session = getattr(client.http_client, "session", None)
+    if session is not None:
+        session.close()

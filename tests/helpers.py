@@ -106,3 +106,62 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def survey_flow() -> dict[str, Any]:
+    """A flow to create through the API: Trigger -> ask (send-and-wait-for-reply) -> check
+    (split on the reply) -> thanks."""
+    return {
+        "description": "Asks a question and thanks a yes",
+        "states": [
+            rest_trigger("ask"),
+            {
+                "name": "ask",
+                "type": "send-and-wait-for-reply",
+                "transitions": [
+                    {"next": "check", "event": "incomingMessage"},
+                    {"event": "timeout"},
+                    {"event": "deliveryFailure"},
+                ],
+                "properties": {
+                    "offset": {"x": 0, "y": 200},
+                    "from": "{{flow.channel.address}}",
+                    "body": "Hi {{flow.data.name}}, shall we call you? Reply yes or no.",
+                    "timeout": "3600",
+                },
+            },
+            {
+                "name": "check",
+                "type": "split-based-on",
+                "transitions": [
+                    {"event": "noMatch"},
+                    {
+                        "next": "thanks",
+                        "event": "match",
+                        "conditions": [
+                            {
+                                "friendly_name": "yes",
+                                "arguments": ["{{widgets.ask.inbound.Body}}"],
+                                "type": "equal_to",
+                                "value": "yes",
+                            }
+                        ],
+                    },
+                ],
+                "properties": {"input": "{{widgets.ask.inbound.Body}}", "offset": {"x": 0, "y": 400}},
+            },
+            {
+                "name": "thanks",
+                "type": "send-message",
+                "transitions": [{"event": "sent"}, {"event": "failed"}],
+                "properties": {
+                    "offset": {"x": 0, "y": 600},
+                    "from": "{{flow.channel.address}}",
+                    "to": "{{contact.channel.address}}",
+                    "body": "Thanks {{flow.data.name}}, we will call you.",
+                },
+            },
+        ],
+        "initial_state": "Trigger",
+        "flags": {"allow_concurrent_calls": True},
+    }

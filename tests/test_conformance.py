@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from functools import cache
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -403,16 +402,11 @@ def _sample(name: str, schema: dict[str, Any], token: str | None) -> str | None:
 
 
 @pytest.fixture
-def steps(http: httpx.Client, execution_sid: str) -> list[dict[str, Any]]:
+def steps(http: httpx.Client, live: MockStudioServer, execution_sid: str) -> list[dict[str, Any]]:
     """The execution's steps, newest first, as the flow engine recorded them. Flows run in
-    the background after the create call returns, so wait for the first one."""
-    url = f"/v2/Flows/{DEMO_FLOW}/Executions/{execution_sid}/Steps"
-    deadline = time.monotonic() + 10
-    while True:
-        listed: list[dict[str, Any]] = http.get(url).json()["steps"]
-        if listed or time.monotonic() > deadline:
-            break
-        time.sleep(0.02)
+    the background after the create call returns, so wait until it has settled."""
+    live.wait_until_settled(execution_sid)
+    listed: list[dict[str, Any]] = http.get(f"/v2/Flows/{DEMO_FLOW}/Executions/{execution_sid}/Steps").json()["steps"]
     assert listed, f"no step was recorded for {execution_sid}"
     return listed
 

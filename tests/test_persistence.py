@@ -1,4 +1,4 @@
-"""The state file (mockstudio/persistence.py): the store round trip in-process (state written,
+"""The state file (mockstudio/persistence/): the store round trip in-process (state written,
 reopened, identical: indexes, steps sharing their context layers, run state), executions
 interrupted mid-run, timers, reset, caps; a real server killed with SIGKILL and restarted;
 files that must stop startup and stay untouched."""

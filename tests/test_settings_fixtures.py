@@ -296,7 +296,8 @@ def test_flow_for_an_account_defined_in_a_later_file() -> None:
     fixtures = fresh()
     add(fixtures, {"flows": [flow(account_sid=ACCOUNT)]}, source="a.json")
     add(fixtures, {"accounts": [{"sid": ACCOUNT, "auth_token": "t"}]}, source="b.json")
-    fixtures.check()
+    fixtures.check()  # raises FixtureError for a flow of an unknown account (the test above)
+    assert fixtures.flows[FLOW_A].account_sid == ACCOUNT and ACCOUNT in fixtures.accounts
 
 
 def test_definition_file_needs_a_directory() -> None:

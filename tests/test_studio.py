@@ -286,8 +286,14 @@ def test_deleting_an_ended_execution_does_not_free_the_active_one(account: Accou
 
 
 def test_other_accounts_contacts_are_independent(studio: Studio) -> None:
-    studio.accounts[AC1].create_execution(FW1, TO, FROM, None)
-    studio.accounts[AC2].create_execution(FW3, TO, FROM, None)
+    mine = studio.accounts[AC1].create_execution(FW1, TO, FROM, None)
+    # The same contact, active in AC1, starts in AC2 without a 409...
+    theirs = studio.accounts[AC2].create_execution(FW3, TO, FROM, None)
+    assert theirs.sid != mine.sid and (mine.status, theirs.status) == ("active", "active")
+    # ...while in AC1 it is still taken.
+    with pytest.raises(ExecutionAlreadyActive) as info:
+        studio.accounts[AC1].create_execution(FW1, TO, FROM, None)
+    assert info.value.details == {"conflicting_execution_sid": mine.sid}
 
 
 # -- contact_sid ------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import socket
 import sys
-import time
 import unittest
 import unittest.mock
 from datetime import UTC, datetime
@@ -257,12 +256,15 @@ def test_in_process_http_client_over_a_bare_app() -> None:
         flow = client.studio.v2.flows(DEMO_FLOW)  # base_url left at studio.twilio.com: any host will do
         execution = flow.executions.create(to=CONTACT, from_=FLOW_NUMBER, parameters={"name": "Zeke"})
         assert execution.url.startswith("https://studio.twilio.com/v2/")
-        steps: list[Any] = []
-        for _ in range(200):
-            steps = flow.executions(execution.sid).steps.list()
-            if steps:
-                break
-            time.sleep(0.01)
+        # The flow runs in the background: wait (server side) until it has settled.
+        settled = http_client.request(
+            "GET",
+            f"https://studio.twilio.com/_mockstudio/executions/{execution.sid}/settled",
+            params={"timeout": 10},
+            auth=(Settings().account_sid, Settings().auth_token),
+        )
+        assert json.loads(settled.text)["waiting_on"] == "greet"
+        steps = flow.executions(execution.sid).steps.list()
         assert [s.name for s in steps] == ["incomingRequest"]
     finally:
         http_client.close()

@@ -1,4 +1,5 @@
-"""HTTP Basic authentication, as Twilio does it (§E): Account SID + Auth Token, or API Key
+"""HTTP Basic authentication, as Twilio does it
+(https://www.twilio.com/docs/usage/requests-to-twilio): Account SID + Auth Token, or API Key
 SID + secret, mapped to the account whose state the request sees."""
 
 from __future__ import annotations

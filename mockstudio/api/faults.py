@@ -17,9 +17,9 @@ from ..errors import TwilioError
 
 __all__ = ["FaultBook", "FaultRule", "InjectedFault", "glob_pattern"]
 
-# Twilio's code for an HTTP status where one is known (§D); otherwise 20000 + status.
+# Twilio's code for an HTTP status where one is known; otherwise 20000 + status.
 _CODES = {401: 20003}
-# Twilio's wording where it is known (studio-v2-api.md §D): 20429 "Too many requests" (an
+# Twilio's wording where it is known: 20429 "Too many requests" (an
 # example in Twilio's Verify spec), 20003 "Authenticate". Otherwise the HTTP reason phrase
 # ("Internal Server Error", "Service Unavailable", ...).
 _MESSAGES = {429: "Too many requests", 401: "Authenticate"}
@@ -86,6 +86,10 @@ class FaultRule:
     @property
     def exhausted(self) -> bool:
         return self.remaining == 0
+
+    def draws_in(self) -> bool:
+        """Whether this request falls within the rule's probability (a seeded draw)."""
+        return self.probability is None or self._random.random() < self.probability
 
     def error(self) -> InjectedFault | None:
         if self.status is None:
@@ -159,7 +163,7 @@ class FaultBook:
                     resolved.append(account_sid())
                 if resolved[0] != rule.account_sid:
                     continue
-            if rule.probability is not None and rule._random.random() >= rule.probability:
+            if not rule.draws_in():
                 continue
             if rule.remaining is not None:
                 rule.remaining -= 1

@@ -1,18 +1,21 @@
 """Request bodies: Twilio takes `application/x-www-form-urlencoded` (repeated keys for
-lists, §A.1); multipart is accepted too. Bodies over the configured limit get a 413."""
+lists); multipart is accepted too. Bodies over the configured limit get a 413."""
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
+from starlette.types import Message
 
+from .. import jsontext
 from ..domain.paging import PageRequest, parse_page_request
 from ..errors import InvalidParameter, PayloadTooLarge
 from .journal import FORM_KEY
 from .runtime import runtime
 
-__all__ = ["Form", "page_request", "read_form"]
+__all__ = ["Form", "page_request", "read_body", "read_fields", "read_form"]
 
 # Larger bodies are journaled with each value cut to this many characters.
 _JOURNAL_BODY_BYTES = 16 * 1024
@@ -63,10 +66,15 @@ async def read_body(request: Request) -> bytes:
 async def read_form(request: Request) -> Form:
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
-        # Enforce the limit while reading, then hand Starlette the body it would have cached.
-        request._body = await read_body(request)
+        # Read the body under the limit, then let Starlette parse it from a request that
+        # replays it (a public constructor, rather than setting the request's private cache).
+        body = await read_body(request)
+
+        async def replay() -> Message:
+            return {"type": "http.request", "body": body, "more_body": False}
+
         try:
-            data = await request.form()
+            data = await Request(request.scope, replay).form()
         except Exception:  # python-multipart raises several types for malformed bodies
             raise InvalidParameter("The request body is not valid multipart/form-data") from None
         pairs = [(k, v) for k, v in data.multi_items() if isinstance(v, str)]
@@ -81,6 +89,18 @@ async def read_form(request: Request) -> Form:
     else:
         request.scope[FORM_KEY] = tuple((name, _cut(value)) for name, value in pairs)
     return Form(pairs)
+
+
+async def read_fields(request: Request) -> dict[str, Any]:
+    """Form fields (as the Twilio routes read them) or a JSON object, whichever the request
+    carries (the control plane takes either)."""
+    if not request.headers.get("content-type", "").startswith("application/json"):
+        return (await read_form(request)).first_values()
+    body = await read_body(request)
+    try:
+        return jsontext.loads_object(body) if body else {}
+    except jsontext.NotAnObject as exc:
+        raise InvalidParameter(f"The request body: {exc}") from None
 
 
 def page_request(request: Request) -> PageRequest:

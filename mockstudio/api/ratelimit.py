@@ -1,6 +1,6 @@
 """Studio's documented REST limit, opt-in (`MOCKSTUDIO_RATE_LIMIT=true`): "Outbound
 Executions (triggered by Studio's REST API): 20 new Executions per second per account",
-answered with 429 / 20429 (studio-v2-api.md §H.1).
+answered with 429 / 20429 (https://www.twilio.com/docs/studio/user-guide/studio-faq).
 
 Measured on monotonic wall time, not the virtual clock: the limit is about how fast a
 client sends requests, which moving the virtual clock (to fire a widget's timeout) does not
@@ -20,8 +20,8 @@ __all__ = ["ExecutionRateLimit", "TooManyRequests"]
 
 
 class TooManyRequests(TwilioError):
-    """429/20429. Twilio's wording for 20429 is "Too many requests" (Verify's spec example,
-    §D.1); Studio's is UNCONFIRMED, as is its Retry-After header (§H.1): sent, as the
+    """429/20429. Twilio's wording for 20429 is "Too many requests" (Verify's spec example);
+    Twilio documents neither Studio's wording nor a Retry-After header: sent, as the
     window frees a slot within a second."""
 
     status = 429

@@ -1,8 +1,8 @@
 """Twilio's JSON: the only module that knows Studio's field names and builds its URLs.
 
 Every `url`, `links` value and paging URL is absolute and built from the mock's own base
-URL, so SDKs that follow `next_page_url` come back here (§B.4). Field sets and nulls follow
-the official spec's schemas (§A.4)."""
+URL, so SDKs that follow `next_page_url` come back here. Field sets and nulls follow the
+official spec's schemas (Twilio's OpenAPI description, github.com/twilio/twilio-oai)."""
 
 from __future__ import annotations
 
@@ -131,7 +131,7 @@ def step_context(
 
 def flow(f: Flow, base: str, *, in_list: bool = False) -> dict[str, Any]:
     """In lists Twilio sends `definition`, `commit_message`, `valid`, `errors` and
-    `warnings` as null (§A.5); a fetch carries them."""
+    `warnings` as null (the spec's list examples); a fetch carries them."""
     url = f"{base}/v2/Flows/{f.sid}"
     return {
         "sid": f.sid,
@@ -159,7 +159,7 @@ def flow(f: Flow, base: str, *, in_list: bool = False) -> dict[str, Any]:
 
 def flow_revision(f: Flow, r: FlowRevision, base: str, *, in_list: bool = False) -> dict[str, Any]:
     """As for flows, list items carry `definition`, `commit_message`, `valid` and `errors`
-    as null (§A.5)."""
+    as null."""
     return {
         "sid": f.sid,
         "account_sid": f.account_sid,
@@ -197,8 +197,8 @@ def page(
     path: str,
     filters: list[tuple[str, str]] | None = None,
 ) -> dict[str, Any]:
-    """The list envelope (§A.5). Query order follows Twilio's: filters, then `PageSize`,
-    `Page`, `PageToken` (§B.3); filters survive into every paging URL."""
+    """The list envelope. Query order follows Twilio's: filters, then `PageSize`,
+    `Page`, `PageToken`; filters survive into every paging URL."""
     request = result.request
     prefix = f"{base}{path}?"
     if filters:
@@ -224,7 +224,7 @@ def page(
 
 def error_body(error: TwilioError) -> dict[str, Any]:
     """Twilio's error body. Never `type`/`title`: with them the SDKs raise a different
-    exception class (§D.1)."""
+    exception class (`TwilioServiceException`, for RFC 9457 bodies)."""
     body: dict[str, Any] = {
         "code": error.code,
         "message": error.message,

@@ -3,7 +3,9 @@ subscribers, in order, inside the operation that made it (so a subscriber can, s
 to disk before the HTTP response is sent).
 
 Subscribers are callables taking a `Change`. With none, publishing costs a list's truth test
-at each mutation point (`if feed.subscribers:`), so changes are only built when watched.
+at each mutation point (`if feed.subscribers:`), so changes are only built when watched. Changes
+are slotted dataclasses, not frozen (a frozen one costs three times as much to make, and the
+engine makes one per step): treat them as read-only all the same.
 
 A change holds references to the domain's models (Execution, Step, Flow, Message), which are
 public, plus the values a consumer could not read from them later (why an execution ended,
@@ -29,7 +31,6 @@ __all__ = [
     "Change",
     "ChangeFeed",
     "ClockMoved",
-    "ContactCreated",
     "ExecutionCreated",
     "ExecutionEnded",
     "ExecutionParked",
@@ -66,7 +67,7 @@ class Change:
 # -- flows -------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class FlowCreated(Change):
     """A flow was created (through the API, or `seeded` from a fixture at startup or reset).
     Its revision 1 is `flow.history[0]`."""
@@ -76,7 +77,7 @@ class FlowCreated(Change):
     seeded: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class FlowUpdated(Change):
     """A flow got a new revision (`flow.revision`, `flow.latest_revision()`) or new test users."""
 
@@ -84,7 +85,7 @@ class FlowUpdated(Change):
     flow: Flow
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class FlowDeleted(Change):
     """A flow was deleted, with its revisions; its executions go in an `ExecutionsDeleted`
     published just before."""
@@ -93,7 +94,7 @@ class FlowDeleted(Change):
     flow: Flow
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class NumberBound(Change):
     """An address was bound to a flow for inbound messages and calls (`flow_sid` None: unbound)."""
 
@@ -102,19 +103,10 @@ class NumberBound(Change):
     flow_sid: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class ContactCreated(Change):
-    """A contact address met for the first time got its FC SID."""
-
-    account_sid: str
-    address: str
-    contact_sid: str
-
-
 # -- executions ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ExecutionCreated(Change):
     """An execution was created and is about to run (or ends at once if its revision cannot
     run: an `ExecutionEnded` follows)."""
@@ -123,6 +115,12 @@ class ExecutionCreated(Change):
     execution: Execution
     trigger: str  # the trigger's event: incomingRequest, incomingMessage, incomingCall, ...
     parent_step_sid: str | None = None  # a subflow's child: the parent's run-subflow step
+    # The contact's address was met for the first time: it got its FC SID (`contact_sid`).
+    new_contact: bool = False
+
+    @property
+    def contact_sid(self) -> str:
+        return self.execution.contact_sid
 
     @property
     def flow_sid(self) -> str:
@@ -150,7 +148,7 @@ class ExecutionCreated(Change):
         return self.execution.date_created
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ExecutionParked(Change):
     """An execution is waiting on `widget` for one of `events` (a reply, a keypress, ...),
     at most until `due` (virtual clock, seconds)."""
@@ -162,7 +160,7 @@ class ExecutionParked(Change):
     due: float | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ExecutionResumed(Change):
     """A parked execution was resumed with `event`; its widget's step follows (`StepEnded`)
     once the run continues. Carries the outcome so a state file can replay the resume if the
@@ -177,7 +175,7 @@ class ExecutionResumed(Change):
     step_sid: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ExecutionEnded(Change):
     """An execution ended: `reason` is why (`flow end`, `ended through the API`, a limit, ...),
     `date` when (virtual clock, seconds)."""
@@ -193,7 +191,7 @@ class ExecutionEnded(Change):
         return self.reason == ENDED_AT_FLOW_END
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ExecutionsDeleted(Change):
     """Executions removed with their steps: `deleted` through the API, with their flow
     (`flow deleted`), or dropped by the ended-execution cap (`cap`)."""
@@ -203,7 +201,7 @@ class ExecutionsDeleted(Change):
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class StepEnded(Change):
     """A widget ended and its transition was taken (one Step of the execution)."""
 
@@ -255,7 +253,7 @@ class StepEnded(Change):
 # -- messages, clock, reset ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MessageSent(Change):
     """A flow sent a message (send-message, send-and-wait-for-reply)."""
 
@@ -263,7 +261,7 @@ class MessageSent(Change):
     message: Message
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MessageReceived(Change):
     """A contact's message reached the account (`/_mockstudio/messages`, `/conversations`)."""
 
@@ -271,12 +269,12 @@ class MessageReceived(Change):
     message: Message
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MessagesCleared(Change):
     account_sid: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ClockMoved(Change):
     """The virtual clock was moved to `now`; `offset` is its distance from real time (None
     for a clock that does not follow real time)."""
@@ -286,7 +284,7 @@ class ClockMoved(Change):
     offset: float | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Reset(Change):
     """All state (account_sid None) or one account's was forgotten; the fixtures' flows are
     then seeded again (`FlowCreated` with `seeded`)."""

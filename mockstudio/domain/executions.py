@@ -20,7 +20,7 @@ from ..errors import (
     MissingParameter,
     NotFound,
 )
-from .changes import ContactCreated, ExecutionCreated, ExecutionEnded, ExecutionsDeleted, batched
+from .changes import ExecutionCreated, ExecutionEnded, ExecutionsDeleted, batched
 from .flows import FlowOperations
 from .indexes import excess
 from .models import ACTIVE, BY_KEY, ENDED, Execution, Flow, FlowRevision, Step
@@ -55,8 +55,8 @@ class ExecutionOperations(FlowOperations):
         if active is not None:
             raise ExecutionAlreadyActive(active.sid)
         revision = self._runnable_revision(flow, to)
-        execution = self._new_execution(flow, revision, to, from_, data, None)
-        self._start(execution, revision, "incomingRequest")
+        execution, new_contact = self._new_execution(flow, revision, to, from_, data, None)
+        self._start(execution, revision, "incomingRequest", new_contact)
         return execution
 
     def _execution(self, flow_sid: str, sid: str) -> Execution:
@@ -89,12 +89,13 @@ class ExecutionOperations(FlowOperations):
         initiator: str | None,
         *,
         exclusive: bool = True,
-    ) -> Execution:
+    ) -> tuple[Execution, bool]:
+        """A new active execution, and whether its contact is new to the account (both go in
+        the ExecutionCreated change that `_start` publishes)."""
         contact_sid = self.contacts.get(to)
+        new_contact = contact_sid is None
         if contact_sid is None:
             contact_sid = self.contacts[to] = self.sids.new(sids.CONTACT)
-            if self.changes.subscribers:
-                self.changes.publish(ContactCreated(self.sid, to, contact_sid))
             if len(self.contacts) > self.contact_limit:  # the oldest addresses are forgotten
                 # Deleted in place (not copied into a new dict): no transient second table.
                 for address in list(itertools.islice(self.contacts, excess(self.contacts, self.contact_limit))):
@@ -116,20 +117,23 @@ class ExecutionOperations(FlowOperations):
             key=self.next_key(now),
         )
         self.executions.add(execution, exclusive=exclusive)
-        return execution
+        return execution, new_contact
 
     def _start(
         self,
         execution: Execution,
         revision: FlowRevision,
         event: str,
+        new_contact: bool,
         *,
         parent_step_sid: str | None = None,
         on_end: Any = None,
     ) -> None:
-        changes = self.changes
-        if changes.subscribers:
-            changes.publish(ExecutionCreated(self.sid, execution, event, parent_step_sid))
+        subscribers = self.changes.subscribers
+        if subscribers:
+            change = ExecutionCreated(self.sid, execution, event, parent_step_sid, new_contact)
+            for subscriber in subscribers:
+                subscriber(change)
         engine = self.engine
         definition = engine.definition_for(revision.definition)
         if definition is None:  # an invalid definition (only possible for drafts) ends at once
@@ -156,7 +160,7 @@ class ExecutionOperations(FlowOperations):
         except Conflict:
             return None
         to, from_ = parent.contact_channel_address, parent.flow_channel_address
-        child = self._new_execution(flow, flow_revision, to, from_, None, parent.sid, exclusive=False)
+        child, new_contact = self._new_execution(flow, flow_revision, to, from_, None, parent.sid, exclusive=False)
         child.trigger = parent_trigger(
             {
                 "parameters": parameters,
@@ -167,7 +171,7 @@ class ExecutionOperations(FlowOperations):
             }
         )
         on_end = self.subflow_on_end(parent)
-        self._start(child, flow_revision, "incomingParent", parent_step_sid=parent_step_sid, on_end=on_end)
+        self._start(child, flow_revision, "incomingParent", new_contact, parent_step_sid=parent_step_sid, on_end=on_end)
         return child
 
     def subflow_on_end(self, parent: Execution) -> Any:
@@ -188,11 +192,13 @@ class ExecutionOperations(FlowOperations):
         execution.status = ENDED
         execution.date_updated = now
         dropped = self.executions.end(execution)
-        changes = self.changes
-        if changes.subscribers:
-            changes.publish(ExecutionEnded(self.sid, execution, reason, now))
+        subscribers = self.changes.subscribers
+        if subscribers:
+            change = ExecutionEnded(self.sid, execution, reason, now)
+            for subscriber in subscribers:
+                subscriber(change)
             if dropped:
-                changes.publish(ExecutionsDeleted(self.sid, tuple(dropped), "cap"))
+                self.changes.publish(ExecutionsDeleted(self.sid, tuple(dropped), "cap"))
 
     def waiting_for_reply(self, execution: Execution, waiting: bool) -> None:
         if waiting:

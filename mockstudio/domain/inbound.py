@@ -136,9 +136,9 @@ class InboundOperations(ExecutionOperations):
             # for a reply has nothing to do with it.
             return active, "ignored"
         revision = self._runnable_revision(flow, from_)
-        execution = self._new_execution(flow, revision, from_, to, None, sid, exclusive=active is None)
+        execution, new_contact = self._new_execution(flow, revision, from_, to, None, sid, exclusive=active is None)
         execution.trigger = trigger
-        self._start(execution, revision, event)
+        self._start(execution, revision, event, new_contact)
         return execution, "started"
 
     def _log_inbound(self, sid: str, from_: str, to: str, body: str, execution: Execution) -> None:

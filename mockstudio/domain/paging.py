@@ -1,10 +1,11 @@
-"""Newest-first paging over sorted indexes, as Twilio pages its list resources (§B).
+"""Newest-first paging over sorted indexes, as Twilio pages its list resources
+(https://www.twilio.com/docs/usage/twilios-response#pagination).
 
 Pure: no HTTP. An index keeps integer sort keys ascending (older first) in an array beside
 the items, so a page is found by bisection and slicing: O(log n + page size), never a scan.
 
 Page tokens follow Twilio's visible convention (`PA…` for the next page, `PB…` for the
-previous one, §B.3) but carry the boundary item's sort key rather than its SID, so a page
+previous one) but carry the boundary item's sort key rather than its SID, so a page
 resumes correctly even if that item was deleted meanwhile, plus a checksum of the filters
 the token was issued with: a token replayed with other filters is rejected (21481).
 """
@@ -66,8 +67,8 @@ def parse_page_request(page_size: str | None, page: str | None, token: str | Non
     """Validate the raw `PageSize`, `Page` and `PageToken` query values.
 
     `PageSize` above 1000 is clamped rather than rejected: twilio-python sends `list(limit=N)`
-    as `PageSize=N` with no cap since it removed its own coercion (§B.4), which only works
-    against a server that clamps. Below 1 is a 400 (chosen; UNCONFIRMED in §J)."""
+    as `PageSize=N` with no cap since it removed its own coercion, which only works
+    against a server that clamps. Below 1 is a 400 (chosen: Twilio does not document it)."""
     size = DEFAULT_PAGE_SIZE
     if page_size is not None:
         size = _parse_int("PageSize", page_size)

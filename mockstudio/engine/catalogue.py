@@ -1,6 +1,7 @@
 """What Studio knows about each widget type: its events and required properties
-(studio-flows.md §2, from RJPearson94/twilio-sdk-go's widget structs and Twilio's own
-catalogue). Validation uses it; the runner never needs more than a type's events."""
+(from RJPearson94/twilio-sdk-go's widget structs and Twilio's own catalogue,
+https://www.twilio.com/docs/studio/widget-library). Validation uses it; the runner never
+needs more than a type's events."""
 
 from __future__ import annotations
 
@@ -81,7 +82,8 @@ WIDGET_TYPES: dict[str, WidgetType] = _types(
 )
 
 # split-based-on's condition types, in the order of the sources that list them
-# (studio-flows.md §3.2: the Terraform provider's validator among them).
+# (RJPearson94/terraform-provider-twilio's validator among them; Twilio's
+# https://www.twilio.com/docs/studio/widget-library/split-based-on).
 CONDITION_TYPES: tuple[str, ...] = (
     "equal_to",
     "not_equal_to",

@@ -1,8 +1,9 @@
-"""Flow definitions: parsing and Studio-like validation (studio-flows.md §1, error 81022).
+"""Flow definitions: parsing and Studio-like validation (error 81022,
+https://www.twilio.com/docs/studio/rest-api/v2/schemas).
 
 Validation reports every problem with a JSON-pointer-style `property_path`
 (`#/states/3/transitions/0/next`), the shape Twilio's validator uses in
-`details.errors[]` (§1.4)."""
+`details.errors[]`."""
 
 from __future__ import annotations
 

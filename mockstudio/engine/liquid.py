@@ -1,4 +1,5 @@
-"""Liquid configured like Studio's (studio-flows.md §4.3, §8), on python-liquid.
+"""Liquid configured like Studio's, on python-liquid
+(https://www.twilio.com/docs/studio/user-guide/liquid-template-language).
 
 - undefined paths render empty (the default lenient `Undefined`, never strict);
 - objects and arrays render as JSON, so `{{flow.data}}` passes a whole object along;
@@ -17,15 +18,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
 import re
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, TextIO
 
+from dateutil import parser as date_parser
 from liquid import Environment, soft_str
 from liquid.builtin.filters.array import join as _liquid_join
-from liquid.builtin.filters.misc import _to_date
 from liquid.builtin.filters.string import replace as _liquid_replace
 from liquid.builtin.output import Output, OutputNode
 from liquid.exceptions import (
@@ -59,6 +61,30 @@ def _failure(exc: LiquidError) -> RenderFailed:
     if isinstance(exc, LoopIterationLimitError):
         return RenderFailed(f"Liquid loop limit reached (more than {StudioLiquid.loop_iteration_limit} iterations)")
     return RenderFailed(f"Liquid render error: {exc.message}")
+
+
+@functools.lru_cache(maxsize=10)
+def _to_date(value: object) -> dt.datetime | None:
+    """What python-liquid's `date` filter reads as a date (its parser is private to it, so
+    this is the same rules on the same library, dateutil): a datetime, a date, a string of
+    digits (seconds since the epoch), any string dateutil parses, an int; otherwise None."""
+    if isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, dt.date):
+        return dt.datetime.combine(value, dt.time.min)
+    if isinstance(value, str):
+        if value.isdigit():
+            return dt.datetime.fromtimestamp(int(value))
+        try:
+            return date_parser.parse(value)
+        except date_parser.ParserError:
+            return None
+    if isinstance(value, int):
+        try:
+            return dt.datetime.fromtimestamp(value)
+        except (OverflowError, OSError):
+            return None
+    return None
 
 
 class _StudioOutputNode(OutputNode):

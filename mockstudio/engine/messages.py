@@ -20,10 +20,11 @@ class MessageLog:
 
     def add(self, message: Message) -> None:
         self._append(message)
-        changes = self.changes
-        if changes.subscribers:
-            kind = MessageSent if message.direction == "outbound" else MessageReceived
-            changes.publish(kind(message.account_sid, message))
+        subscribers = self.changes.subscribers
+        if subscribers:
+            change = (MessageSent if message.direction == "outbound" else MessageReceived)(message.account_sid, message)
+            for subscriber in subscribers:
+                subscriber(change)
 
     def restore(self, messages: Iterable[Message]) -> None:
         """Messages loaded from the state file (oldest first)."""

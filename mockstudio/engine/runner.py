@@ -1,4 +1,5 @@
-"""The flow runner: executes a flow definition widget by widget (studio-flows.md §6.4).
+"""The flow runner: executes a flow definition widget by widget
+(https://www.twilio.com/docs/studio/user-guide).
 
 An execution starts at the trigger with its trigger event and runs in the background
 (the create call has already answered `active`, as Studio does). Each transition taken
@@ -553,6 +554,7 @@ class Engine:
         states = run.definition.states
         seconds = self.seconds
         changes = self.changes
+        subscribers = changes.subscribers  # (the list itself: subscribing later is seen too)
         # The time of the steps: read again after each await (a synchronous stretch of
         # widgets takes microseconds, and steps are dated to the second).
         now = seconds()
@@ -588,8 +590,10 @@ class Engine:
             steps.add(step.key, step)
             run.step_count += 1
             execution.date_updated = now
-            if changes.subscribers:
-                changes.publish(StepEnded(account.sid, execution, step))
+            if subscribers:  # the feed's publish, written out (once per step)
+                change = StepEnded(account.sid, execution, step)
+                for subscriber in subscribers:
+                    subscriber(change)
             step_sid = None
             if target is None or target not in states:
                 self.finish(account, execution, ENDED_AT_FLOW_END, completed=True)

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 __all__ = ["STUDIO_TIME_ZONE", "to_text"]
 
-STUDIO_TIME_ZONE = ZoneInfo("America/Los_Angeles")  # "Liquid dates use PST" (studio-flows.md §4.3)
+STUDIO_TIME_ZONE = ZoneInfo("America/Los_Angeles")  # Studio's Liquid dates are Pacific time
 
 
 _CONTAINERS = (dict, list, tuple)  # (a tuple: `dict | list | tuple` would be built per call)

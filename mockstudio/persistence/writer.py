@@ -27,7 +27,6 @@ from ..clock import Clock, VirtualClock
 from ..domain.changes import (
     Change,
     ClockMoved,
-    ContactCreated,
     ExecutionCreated,
     ExecutionEnded,
     ExecutionParked,
@@ -180,8 +179,7 @@ class SqliteStore:
             FlowUpdated: lambda change: self.flow_saved(change.flow),
             FlowDeleted: lambda change: self.flow_deleted(change.flow),
             NumberBound: lambda change: self.number_bound(change.account_sid, change.number, change.flow_sid),
-            ContactCreated: lambda change: self.contact_added(change.account_sid, change.address, change.contact_sid),
-            ExecutionCreated: lambda change: self.execution_created(change.execution),
+            ExecutionCreated: self._execution_created,
             ExecutionParked: lambda change: self.execution_changed(change.execution),
             ExecutionResumed: self._execution_resumed,
             ExecutionEnded: self._execution_ended,
@@ -251,6 +249,13 @@ class SqliteStore:
             self.flow_seeded(change.flow)
         else:
             self.flow_saved(change.flow)
+
+    def _execution_created(self, change: ExecutionCreated) -> None:
+        with self._lock:
+            if change.new_contact:
+                execution = change.execution
+                self.contact_added(change.account_sid, execution.addresses[0], execution.contact_sid)
+            self.execution_created(change.execution)
 
     def _execution_resumed(self, change: ExecutionResumed) -> None:
         with self._lock:

@@ -99,7 +99,9 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == "/found":
             self._send(302, b"moved, but nowhere", "text/plain")
         elif path == "/slow":
-            app.release.wait(5)
+            # Far longer than any timeout a test sets (0.2 s) or waits out: a test releases
+            # it when done (and shutdown does), so a loaded machine cannot make it answer early.
+            app.release.wait(60)
             self._json(200, {"slow": True})
         elif path == "/big":
             self._send(200, b"x" * (70 * 1024), "text/plain")

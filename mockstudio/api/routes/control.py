@@ -25,7 +25,7 @@ from ...domain.models import Message
 from ...errors import InvalidParameter, MissingParameter
 from ..accounts import control_account
 from ..admin import refuse_cross_site, require_admin_token
-from ..forms import read_body, read_form
+from ..forms import read_fields
 from .deps import RuntimeDep, accepts_changes
 
 __all__ = ["router"]
@@ -42,18 +42,6 @@ def _account(request: Request) -> AccountState:
     """The account named by HTTP Basic credentials or `X-Mockstudio-Account`, or the
     default one (accounts.py)."""
     return control_account(request)
-
-
-async def _fields(request: Request) -> dict[str, Any]:
-    """Form fields (as the Twilio routes read them) or a JSON object, whichever the request
-    carries."""
-    if not request.headers.get("content-type", "").startswith("application/json"):
-        return (await read_form(request)).first_values()
-    body = await read_body(request)
-    try:
-        return jsontext.loads_object(body) if body else {}
-    except jsontext.NotAnObject as exc:
-        raise InvalidParameter(f"The request body: {exc}") from None
 
 
 # -- health and reset ------------------------------------------------------------------------
@@ -133,7 +121,7 @@ def _message(m: Message) -> MessageOut:
     response_model_by_alias=True,
 )
 async def send_inbound_message(request: Request) -> InboundResult:
-    fields = await _fields(request)
+    fields = await read_fields(request)
     account = _account(request)
     execution, action, sid = account.receive_message(
         _str(fields.get("From")), _str(fields.get("To")), _str(fields.get("Body")) or "", _extra(fields)
@@ -146,7 +134,7 @@ async def send_inbound_message(request: Request) -> InboundResult:
     summary="Deliver a Conversations message (From = the participant, To = the flow's address, Body)",
 )
 async def send_conversation_message(request: Request) -> ConversationResult:
-    fields = await _fields(request)
+    fields = await read_fields(request)
     account = _account(request)
     from_, to = _str(fields.get("From")), _str(fields.get("To"))
     execution, action, sid = account.receive_conversation_message(
@@ -162,7 +150,7 @@ async def send_conversation_message(request: Request) -> ConversationResult:
 
 @router.post("/calls", summary="Place an inbound call (From, To): starts an incomingCall execution")
 async def place_inbound_call(request: Request) -> CallResult:
-    fields = await _fields(request)
+    fields = await read_fields(request)
     account = _account(request)
     execution, action, sid = account.receive_call(_str(fields.get("From")), _str(fields.get("To")), _extra(fields))
     return CallResult(
@@ -215,7 +203,7 @@ class NumberList(BaseModel):
 
 @router.post("/numbers", summary="Bind an address (e.g. +15017122661) to a flow for inbound messages")
 async def bind_number(request: Request) -> NumberBinding:
-    fields = await _fields(request)
+    fields = await read_fields(request)
     number, flow_sid = (
         _str(fields.get("Number") or fields.get("number")),
         _str(fields.get("FlowSid") or fields.get("flow_sid")),
@@ -255,7 +243,7 @@ async def get_clock(rt: RuntimeDep) -> ClockState:
 
 @router.post("/clock", summary="Move the clock: `advance` (seconds) or `set` (ISO 8601); due timeouts fire")
 async def move_clock(request: Request, rt: RuntimeDep) -> ClockState:
-    fields = await _fields(request)
+    fields = await read_fields(request)
     advance: float | None = None
     to: float | None = None
     if fields.get("advance") not in (None, ""):
@@ -320,7 +308,7 @@ async def wait_until_settled(
     summary="Resume a waiting widget with an event (e.g. keypress with Digits for a gather)",
 )
 async def resume_execution(request: Request, sid: str) -> ExecutionState:
-    fields = await _fields(request)
+    fields = await read_fields(request)
     account = _account(request)
     account.control_execution(sid)  # 404 before the body's problems
     event = _str(fields.get("event") or fields.get("Event"))
@@ -372,7 +360,7 @@ class ScriptList(BaseModel):
 @router.post("/scripts", summary="Script a widget's outcomes (JSON body; replaces that widget's script)")
 async def add_script(request: Request) -> ScriptOut:
     account = _account(request)
-    fields = await _fields(request)
+    fields = await read_fields(request)
     try:
         script = ScriptIn.model_validate(fields)
     except ValidationError as exc:

@@ -21,7 +21,7 @@ router = RouteTable()
 def _filters(request: Request) -> tuple[list[tuple[str, str]], str | None, str | None, str | None]:
     query = request.query_params
     echoed: list[tuple[str, str]] = []
-    # The spec names the filter `status` (lowercase, as the SDKs send it, §A.2); `Status`
+    # The spec names the filter `status` (lowercase, as the SDKs send it); `Status`
     # is tolerated.
     status = query.get("status", query.get("Status"))
     if status is not None:

@@ -33,7 +33,7 @@ async def list_flows(request: Request) -> Response:
 async def create_flow(request: Request) -> Response:
     account = authenticate(request)
     form = await read_form(request)
-    # AuthorSid (sent by current SDKs, §A.2) is accepted and ignored.
+    # AuthorSid (sent by current SDKs) is accepted and ignored.
     flow = account.create_flow(
         form.get("FriendlyName"), form.get("Status"), form.get("Definition"), form.get("CommitMessage")
     )

@@ -15,8 +15,8 @@ from starlette.responses import Response
 
 from ...errors import InvalidParameter, NotFound
 from ..admin import refuse_cross_site, require_admin_token
+from ..forms import read_fields
 from ..journal import JournalFilter
-from .control import _fields
 from .deps import RuntimeDep
 
 __all__ = ["router"]
@@ -178,7 +178,7 @@ _METHODS = {"*", "ANY", "GET", "POST", "DELETE", "PUT", "PATCH", "HEAD", "OPTION
     summary="Add a fault rule (JSON body) for the Twilio API: an error status, latency, N times or with a probability",
 )
 async def add_fault(request: Request, rt: RuntimeDep) -> FaultOut:
-    fields: dict[str, Any] = await _fields(request)
+    fields: dict[str, Any] = await read_fields(request)
     try:
         rule = FaultIn.model_validate(fields)
     except ValidationError as exc:

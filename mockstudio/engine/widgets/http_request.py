@@ -1,9 +1,10 @@
 """`make-http-request` and `run-function`: a real HTTP call through httpx (or a scripted
 response). Outputs `status_code`, `content_type`, `body`, and `parsed` when the response
-is a JSON object (studio-flows.md §2.1). Network errors, timeouts (10 s) and bodies over
-64 kB give the failure event with empty outputs. HTTP uses `success`/`failed`; Run
-Function uses `success`/`fail`, treats 3xx as success too and adds `headers`. The HTTP
-widget's `add_twilio_auth` sends the account's SID and auth token as Basic auth."""
+is a JSON object (https://www.twilio.com/docs/studio/widget-library/http-request).
+Network errors, timeouts (10 s) and bodies over 64 kB give the failure event with empty
+outputs. HTTP uses `success`/`failed`; Run Function uses `success`/`fail`, treats 3xx as
+success too and adds `headers`. The HTTP widget's `add_twilio_auth` sends the account's
+SID and auth token as Basic auth."""
 
 from __future__ import annotations
 
@@ -82,7 +83,7 @@ class MakeHttpRequest(_HttpWidget):
         headers = {}
         if method == "GET" or "json" not in content_type:
             # GET: parameters are "appended as query parameters"; a form POST sends them
-            # as the form body (the likely reading, studio-flows.md §2.1).
+            # as the form body (the likely reading: Twilio documents only the GET case).
             if method == "GET":
                 params = parameters
             else:
@@ -109,7 +110,8 @@ class RunFunction(_HttpWidget):
 
     def outputs(self, response: HttpResponse) -> dict[str, Any]:
         # Run Function also outputs `headers`, holding only the Functions runtime's
-        # concurrency header (studio-flows.md §2.1). Twilio Functions always send it; an
+        # concurrency header (https://www.twilio.com/docs/studio/widget-library/run-function).
+        # Twilio Functions always send it; an
         # endpoint standing in for one may not: then "1", one invocation in flight.
         outputs = response_outputs(response)
         outputs["headers"] = {FUNCTION_CONCURRENCY: response.function_concurrency or "1"}

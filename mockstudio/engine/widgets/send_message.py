@@ -1,5 +1,6 @@
 """`send-message` and `send-and-wait-for-reply`: record the outbound message (an `SM` SID
-in the message log) and expose it as `widgets.<name>.outbound.*` (studio-flows.md §2.1).
+in the message log) and expose it as `widgets.<name>.outbound.*`
+(https://www.twilio.com/docs/studio/widget-library/send-message).
 `sent` means the API accepted it. Send-and-wait then parks until the contact replies
 (`incomingMessage`, with `inbound.*`), the timeout passes (`timeout`, default 3600 s,
 string or integer) or delivery fails (`deliveryFailure`). A scripted event still sends
@@ -105,7 +106,7 @@ class SendMessage(Widget):
 
 
 def timeout_seconds(raw: Any, default: int = DEFAULT_TIMEOUT) -> int:
-    """Exports store it as `"3600"` or `3600` (studio-flows.md §1.2): accept both."""
+    """Exports store it as `"3600"` or `3600`: accept both."""
     try:
         value = int(float(str(raw).strip()))
     except (TypeError, ValueError):

@@ -1,37 +1,24 @@
-"""End to end with the real twilio SDK: execute the bundled demo flow, reply through the
-control plane, then read the path back through Steps, Step Context and Execution Context
-as a user of the SDK would."""
+"""Flows run end to end, driven through the real twilio-python SDK: execute the bundled demo
+flow (and one created through the API), reply through the control plane, then read the
+path back through Steps, Step Context and Execution Context as a user of the SDK would."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import httpx
-import pytest
 from twilio.rest import Client  # type: ignore[import-untyped]
 
-from mockstudio.testing import MockStudioServer
-
 from ..conftest import DEMO_FLOW
+from ..helpers import survey_flow
 from .support import settle
 
 CONTACT = "+15551230001"
 FLOW_NUMBER = "+15005550006"
 
 
-@pytest.fixture
-def client(live: MockStudioServer) -> Iterator[Client]:
-    client = Client(live.account_sid, live.auth_token)
-    client.studio.base_url = live.base_url
-    yield client
-    session = getattr(client.http_client, "session", None)
-    if session is not None:
-        session.close()
-
-
-def test_demo_flow_through_the_sdk(client: Client, http: httpx.Client) -> None:
-    flow = client.studio.v2.flows(DEMO_FLOW)
+def test_demo_flow_through_the_sdk(sdk: Client, http: httpx.Client) -> None:
+    flow = sdk.studio.v2.flows(DEMO_FLOW)
     execution = flow.executions.create(to=CONTACT, from_=FLOW_NUMBER, parameters={"name": "Zeke"})
     assert execution.sid.startswith("FN")
     assert execution.status == "active"
@@ -93,8 +80,8 @@ def test_demo_flow_through_the_sdk(client: Client, http: httpx.Client) -> None:
     json.dumps(context)  # plain JSON all the way down
 
 
-def test_demo_flow_timeout_through_the_sdk(client: Client, http: httpx.Client) -> None:
-    flow = client.studio.v2.flows(DEMO_FLOW)
+def test_demo_flow_timeout_through_the_sdk(sdk: Client, http: httpx.Client) -> None:
+    flow = sdk.studio.v2.flows(DEMO_FLOW)
     execution = flow.executions.create(to=CONTACT, from_=FLOW_NUMBER)
     settle(http, execution.sid)
     assert http.post("/_mockstudio/clock", data={"advance": "3600"}).json()["fired"] == 1
@@ -107,3 +94,43 @@ def test_demo_flow_timeout_through_the_sdk(client: Client, http: httpx.Client) -
     context = flow.executions(execution.sid).execution_context().fetch().context
     assert context["widgets"]["greet"]["outbound"]["Body"].startswith("Hi there!")
     assert "inbound" not in context["widgets"]["greet"]
+
+
+def test_a_flow_created_through_the_api_runs_through_the_sdk(sdk: Client, http: httpx.Client) -> None:
+    flow = sdk.studio.v2.flows.create(friendly_name="Survey", status="published", definition=survey_flow())
+    executions = sdk.studio.v2.flows(flow.sid).executions
+    execution = executions.create(to=CONTACT, from_=FLOW_NUMBER, parameters={"name": "Zeke"})
+    assert execution.flow_version == 1 and execution.status == "active"
+
+    assert settle(http, execution.sid)["waiting_on"] == "ask"
+    reply = http.post("/_mockstudio/messages", data={"From": CONTACT, "To": FLOW_NUMBER, "Body": "yes"})
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["action"] == "resumed" and reply.json()["execution_sid"] == execution.sid
+    assert settle(http, execution.sid)["status"] == "ended"
+    messages = http.get("/_mockstudio/messages", params={"execution_sid": execution.sid}).json()["messages"]
+    assert [(m["direction"], m["body"]) for m in messages] == [
+        ("outbound", "Hi Zeke, shall we call you? Reply yes or no."),
+        ("inbound", "yes"),
+        ("outbound", "Thanks Zeke, we will call you."),
+    ]
+
+    this = executions(execution.sid)
+    assert this.fetch().status == "ended"
+    steps = this.steps.list()
+    assert [(s.transitioned_from, s.transitioned_to) for s in reversed(steps)] == [
+        ("Trigger", "ask"),
+        ("ask", "check"),
+        ("check", "thanks"),
+        ("thanks", "Ended"),
+    ]
+    context = this.execution_context().fetch().context
+    assert context["flow"]["data"] == {"name": "Zeke"}
+    assert context["contact"]["channel"]["address"] == CONTACT
+    assert context["widgets"]["ask"]["inbound"]["Body"] == "yes"
+    assert context["widgets"]["thanks"]["outbound"]["Body"] == "Thanks Zeke, we will call you."
+    # The step that left `ask` saw the reply but not yet the confirmation.
+    after_ask = next(s for s in steps if s.transitioned_from == "ask")
+    step_context = this.steps(after_ask.sid).step_context().fetch()
+    assert step_context.step_sid == after_ask.sid and step_context.flow_sid == flow.sid
+    assert step_context.context["widgets"]["ask"]["inbound"]["Body"] == "yes"
+    assert "thanks" not in step_context.context["widgets"]

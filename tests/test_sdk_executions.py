@@ -1,4 +1,7 @@
-"""The real, unmodified twilio-python SDK against the live mock.
+"""Executions through the real, unmodified twilio-python SDK against the live mock: create,
+fetch, update, delete, paging, filters, errors, contexts and steps as resources, and
+authentication. (Flows through the SDK: tests/test_sdk_flows.py; flows *run* through the
+SDK: tests/engine/test_sdk_runs.py.)
 
 The only thing a user changes is `client.studio.base_url`; everything else (auth headers,
 form encoding, date serialisation, error parsing, following `next_page_url`) is the SDK's
@@ -6,7 +9,6 @@ own code, so these tests catch any shape the SDK would choke on."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -39,22 +41,17 @@ class RecordingHttpClient(TwilioHttpClient):
 
 
 def _client(live: MockStudioServer, username: str, password: str, account_sid: str | None = None) -> Client:
-    client = Client(username, password, account_sid)
-    client.studio.base_url = live.base_url
-    return client
-
-
-@pytest.fixture
-def client(live: MockStudioServer) -> Client:
-    return _client(live, live.account_sid, live.auth_token)
+    sdk = Client(username, password, account_sid)
+    sdk.studio.base_url = live.base_url
+    return sdk
 
 
 @pytest.fixture
 def recorder(live: MockStudioServer) -> Iterator[tuple[Client, RecordingHttpClient]]:
     http_client = RecordingHttpClient()
-    client = Client(live.account_sid, live.auth_token, http_client=http_client)
-    client.studio.base_url = live.base_url
-    yield client, http_client
+    sdk = Client(live.account_sid, live.auth_token, http_client=http_client)
+    sdk.studio.base_url = live.base_url
+    yield sdk, http_client
     if http_client.session is not None:
         http_client.session.close()
 
@@ -71,8 +68,8 @@ def _to(n: int) -> str:
 # -- create / fetch / update / delete ----------------------------------------------------------
 
 
-def test_create_fetch_update_delete(client: Client, live: MockStudioServer) -> None:
-    flow = client.studio.v2.flows(DEMO_FLOW)
+def test_create_fetch_update_delete(sdk: Client, live: MockStudioServer) -> None:
+    flow = sdk.studio.v2.flows(DEMO_FLOW)
     created = flow.executions.create(to=_to(1), from_=FROM, parameters={"name": "Zeke", "n": 3})
     assert created.sid.startswith("FN") and len(created.sid) == 34
     assert created.account_sid == live.account_sid
@@ -108,16 +105,16 @@ def test_create_fetch_update_delete(client: Client, live: MockStudioServer) -> N
     assert raised.value.code == 20404
 
 
-def test_instance_methods(client: Client) -> None:
+def test_instance_methods(sdk: Client) -> None:
     """The instance's own fetch/update/delete (the SDK builds a context from the instance)."""
-    execution = client.studio.v2.flows(TEST_FLOW).executions.create(to=_to(2), from_=FROM)
+    execution = sdk.studio.v2.flows(TEST_FLOW).executions.create(to=_to(2), from_=FROM)
     assert execution.fetch().sid == execution.sid
     assert execution.update(status="ended").status == "ended"
     assert execution.delete() is True
 
 
-def test_conflict_for_an_active_contact(client: Client) -> None:
-    executions = client.studio.v2.flows(DEMO_FLOW).executions
+def test_conflict_for_an_active_contact(sdk: Client) -> None:
+    executions = sdk.studio.v2.flows(DEMO_FLOW).executions
     first = executions.create(to=_to(3), from_=FROM)
     with pytest.raises(TwilioRestException) as raised:
         executions.create(to=_to(3), from_=FROM)
@@ -136,9 +133,9 @@ def test_conflict_for_an_active_contact(client: Client) -> None:
     assert (raised.value.status, raised.value.code) == (409, 20409)
 
 
-def test_missing_parameter_error(client: Client) -> None:
+def test_missing_parameter_error(sdk: Client) -> None:
     with pytest.raises(TwilioRestException) as raised:
-        client.studio.v2.flows(DEMO_FLOW).executions.create(to="", from_=FROM)
+        sdk.studio.v2.flows(DEMO_FLOW).executions.create(to="", from_=FROM)
     assert (raised.value.status, raised.value.code) == (400, 20001)
     assert "Missing required parameter To in the post body" in raised.value.msg
 
@@ -149,8 +146,8 @@ def test_missing_parameter_error(client: Client) -> None:
 def test_list_follows_next_page_url_across_pages(
     recorder: tuple[Client, RecordingHttpClient], live: MockStudioServer
 ) -> None:
-    client, http_client = recorder
-    executions = client.studio.v2.flows(DEMO_FLOW).executions
+    sdk, http_client = recorder
+    executions = sdk.studio.v2.flows(DEMO_FLOW).executions
     created = []
     for n in range(130):
         if n % 7 == 0:
@@ -183,8 +180,8 @@ def test_list_follows_next_page_url_across_pages(
     assert len(http_client.requests) == 4  # 40 + 40 + 40 + 10
 
 
-def test_page_navigation(client: Client) -> None:
-    executions = client.studio.v2.flows(TEST_FLOW).executions
+def test_page_navigation(sdk: Client) -> None:
+    executions = sdk.studio.v2.flows(TEST_FLOW).executions
     created = [executions.create(to=_to(n), from_=FROM).sid for n in range(5)]
     page = executions.page(page_size=2)
     seen = [e.sid for e in page]
@@ -194,10 +191,10 @@ def test_page_navigation(client: Client) -> None:
     assert [e.sid for e in executions.list(limit=3)] == created[:-4:-1]
 
 
-def test_date_and_status_filters(client: Client, live: MockStudioServer) -> None:
+def test_date_and_status_filters(sdk: Client, live: MockStudioServer) -> None:
     clock = _clock(live)
     # TEST_FLOW waits a day for a reply, so moving the clock by hours ends nothing.
-    executions = client.studio.v2.flows(TEST_FLOW).executions
+    executions = sdk.studio.v2.flows(TEST_FLOW).executions
     # Three executions one hour apart: 2023-11-14T22:13:20Z, 23:13:20Z, 00:13:20Z (+1 day).
     sids = []
     for n in range(3):
@@ -226,18 +223,18 @@ def test_date_and_status_filters(client: Client, live: MockStudioServer) -> None
     assert [e.sid for e in executions.list(status="active", page_size=1)] == [sids[2], sids[0]]
 
 
-def test_list_errors_raise(client: Client) -> None:
+def test_list_errors_raise(sdk: Client) -> None:
     """twilio-python's page code raises a plain TwilioException for any non-200 list
     response (no code parsing); the mock's 404 must still reach it as an error."""
     with pytest.raises(TwilioException):
-        client.studio.v2.flows("FW" + "9" * 32).executions.list()
+        sdk.studio.v2.flows("FW" + "9" * 32).executions.list()
 
 
 # -- context and steps -------------------------------------------------------------------------
 
 
-def test_execution_context_and_steps(client: Client, live: MockStudioServer) -> None:
-    flow = client.studio.v2.flows(DEMO_FLOW)
+def test_execution_context_and_steps(sdk: Client, live: MockStudioServer) -> None:
+    flow = sdk.studio.v2.flows(DEMO_FLOW)
     execution = flow.executions.create(to=_to(5), from_=FROM, parameters={"name": "Zeke"})
     context = flow.executions(execution.sid).execution_context().fetch()
     assert context.execution_sid == execution.sid
@@ -248,14 +245,11 @@ def test_execution_context_and_steps(client: Client, live: MockStudioServer) -> 
     assert context.context["contact"]["channel"]["address"] == _to(5)
     assert context.context["flow"]["channel"]["address"] == FROM
 
-    # Flows run in the background after the create call returns (as in Studio), so wait
-    # for the first step to be recorded.
+    # Flows run in the background after the create call returns (as in Studio): wait until
+    # this one has settled (the demo greets, then waits for a reply).
+    assert live.wait_until_settled(execution.sid)["waiting_on"] == "greet"
     steps = flow.executions(execution.sid).steps
-    deadline = time.monotonic() + 10
     listed = steps.list()
-    while not listed and time.monotonic() < deadline:
-        time.sleep(0.02)
-        listed = steps.list()
     assert listed, "no step was recorded for the execution"
     dates = [step.date_created for step in listed]
     assert dates == sorted(dates, reverse=True)  # newest first
@@ -276,9 +270,9 @@ def test_execution_context_and_steps(client: Client, live: MockStudioServer) -> 
 
 
 def test_bad_credentials(live: MockStudioServer) -> None:
-    client = _client(live, live.account_sid, "not-the-token")
+    sdk = _client(live, live.account_sid, "not-the-token")
     with pytest.raises(TwilioRestException) as raised:
-        client.studio.v2.flows(DEMO_FLOW).executions.create(to=_to(6), from_=FROM)
+        sdk.studio.v2.flows(DEMO_FLOW).executions.create(to=_to(6), from_=FROM)
     assert raised.value.status == 401
     assert raised.value.code == 20003
     unknown = _client(live, "AC" + "f" * 32, live.auth_token)
@@ -287,7 +281,7 @@ def test_bad_credentials(live: MockStudioServer) -> None:
     assert (raised.value.status, raised.value.code) == (401, 20003)
 
 
-def test_api_key_authentication(live: MockStudioServer, client: Client) -> None:
+def test_api_key_authentication(live: MockStudioServer, sdk: Client) -> None:
     keyed = _client(live, API_KEY, API_SECRET, OTHER_ACCOUNT)
     executions = keyed.studio.v2.flows(OTHER_FLOW).executions
     created = executions.create(to=_to(7), from_=FROM)
@@ -307,8 +301,8 @@ def test_api_key_authentication(live: MockStudioServer, client: Client) -> None:
     assert (raised.value.status, raised.value.code) == (401, 20003)
 
 
-def test_other_account_cannot_see_executions(live: MockStudioServer, client: Client) -> None:
-    mine = client.studio.v2.flows(DEMO_FLOW).executions.create(to=_to(8), from_=FROM)
+def test_other_account_cannot_see_executions(live: MockStudioServer, sdk: Client) -> None:
+    mine = sdk.studio.v2.flows(DEMO_FLOW).executions.create(to=_to(8), from_=FROM)
     other = _client(live, OTHER_ACCOUNT, OTHER_TOKEN)
     for flow_sid in (DEMO_FLOW, OTHER_FLOW):
         with pytest.raises(TwilioRestException) as raised:
@@ -324,19 +318,4 @@ def test_other_account_cannot_see_executions(live: MockStudioServer, client: Cli
     # The same contact is independent per account: no 409 across accounts.
     theirs = other.studio.v2.flows(OTHER_FLOW).executions.create(to=_to(8), from_=FROM)
     assert theirs.sid != mine.sid
-    assert client.studio.v2.flows(DEMO_FLOW).executions(mine.sid).fetch().status == "active"
-
-
-# -- flows (read side) -------------------------------------------------------------------------
-
-
-def test_flows_list_and_fetch(client: Client) -> None:
-    flows = {f.sid: f for f in client.studio.v2.flows.list()}
-    assert {DEMO_FLOW, TEST_FLOW} <= set(flows)
-    assert OTHER_FLOW not in flows
-    assert flows[TEST_FLOW].definition is None  # lists omit the definition
-    fetched = client.studio.v2.flows(TEST_FLOW).fetch()
-    assert fetched.sid == TEST_FLOW
-    assert fetched.friendly_name == "Test flow (default account)"
-    assert isinstance(fetched.definition, dict) and "states" in fetched.definition
-    assert fetched.status == "published"
+    assert sdk.studio.v2.flows(DEMO_FLOW).executions(mine.sid).fetch().status == "active"
