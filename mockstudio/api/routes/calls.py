@@ -15,8 +15,8 @@ from ...domain.models import ACTIVE
 from ...engine.transcripts import Call, Line
 from ..accounts import control_account
 from ..admin import refuse_cross_site, require_admin_token
+from ..forms import read_fields
 from ..runtime import runtime
-from .control import _fields
 from .deps import accepts_changes
 
 __all__ = ["router"]
@@ -105,7 +105,7 @@ async def fetch_call(request: Request, sid: str) -> CallOut:
     response_model_by_alias=True,
 )
 async def press_digits(request: Request, sid: str) -> CallOut:
-    fields = await _fields(request)
+    fields = await read_fields(request)
     digits = fields.get("Digits")
     call = phone.press(control_account(request), sid, None if digits is None else str(digits))
     return await _settled(request, call)
@@ -117,7 +117,7 @@ async def press_digits(request: Request, sid: str) -> CallOut:
     response_model_by_alias=True,
 )
 async def say_speech(request: Request, sid: str) -> CallOut:
-    fields = await _fields(request)
+    fields = await read_fields(request)
     speech = fields.get("SpeechResult")
     call = phone.say(control_account(request), sid, None if speech is None else str(speech))
     return await _settled(request, call)
