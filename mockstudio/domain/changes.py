@@ -11,6 +11,10 @@ A change holds references to the domain's models (Execution, Step, Flow, Message
 public, plus the values a consumer could not read from them later (why an execution ended,
 when). Models are live objects: read them in the subscriber, not later.
 
+A subscriber's exception propagates to the operation (the state file's failed write answers
+the request with a 500 that way): a subscriber that must not fail the operation catches its
+own.
+
 Subscribers that write changes in transactions (the state file) also register a
 `Transactions`: the feed brackets each operation with `hold()`/`release()` (see `batched`),
 and an engine run that is about to wait for I/O with `pause()`/`unpause()` (see `committing`).
