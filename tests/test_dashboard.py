@@ -488,3 +488,47 @@ def test_an_account_name_is_text_too(page: tuple[Page, Console], tmp_path: Path)
         assert f"{XSS_NAME} ({'AC' + '5' * 32})" in options
         assert p.locator("img").count() == 1  # the logo alone
     assert console.dialogs == []
+
+
+def test_coverage_overlay_on_the_canvas(browser: Any, shots: Path) -> None:
+    """With coverage recorded, the canvas shows what ran since the last reset: entered
+    widgets and taken arrows green with counts, the rest dashed red, and what never ran."""
+    settings = Settings(fixtures=TEST_FIXTURES, coverage=True)
+    with MockStudioServer(settings, clock=ManualClock(1_700_000_000), sid_factory=SeededSids(12)) as server:
+        _start(server, DEMO_FLOW)  # parks in greet: check_reply and confirm never run
+        _start(server, DEMO_FLOW, to="+15550001234")
+        context = browser.new_context(viewport={"width": 1440, "height": 900})
+        p = context.new_page()
+        p.set_default_timeout(10_000)
+        console = Console(p)
+        try:
+            p.goto(f"{server.base_url}/_mockstudio/ui/#/flows/{DEMO_FLOW}")
+            p.locator(".canvas .node").first.wait_for()
+            p.locator("button[data-role=coverage]").click()
+            p.locator(".node.covered").first.wait_for()
+            covered = sorted(n.get_attribute("data-name") or "" for n in p.locator(".node.covered").all())
+            uncovered = sorted(n.get_attribute("data-name") or "" for n in p.locator(".node.uncovered").all())
+            assert (covered, uncovered) == (["Trigger", "greet"], ["check_reply", "confirm"])
+            assert p.locator(".node[data-name='greet']").get_attribute("data-count") == "2"
+            assert p.locator(".node[data-name='greet'] .count text").text_content() == "2"
+            assert p.locator(".edge.covered .label text").all_text_contents() == ["incomingRequest ×2"]
+            assert sorted(p.locator(".edge.uncovered .label text").all_text_contents()) == ["incomingMessage", "match"]
+            note = p.locator("[data-role=coverage-note]").inner_text()
+            assert "2/4 widgets entered" in note and "greet.timeout" in note
+            p.screenshot(path=str(shots / "dashboard-coverage.png"))
+            p.locator("button[data-role=coverage]").click()
+            assert p.locator(".node.covered, .node.uncovered").count() == 0
+        finally:
+            context.close()
+        assert console.unexpected() == [], console.errors
+
+
+def test_coverage_overlay_says_when_coverage_is_off(live: MockStudioServer, page: tuple[Page, Console]) -> None:
+    p, console = page
+    console.expected.append("404 (Not Found)")  # the coverage endpoint's answer, which the page explains
+    p.goto(f"{live.base_url}/_mockstudio/ui/#/flows/{DEMO_FLOW}")
+    p.locator(".canvas .node").first.wait_for()
+    p.locator("button[data-role=coverage]").click()
+    note = p.locator("[data-role=coverage-note]")
+    note.filter(has_text="--coverage").wait_for()
+    assert p.locator(".node.covered, .node.uncovered").count() == 0

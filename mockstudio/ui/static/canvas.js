@@ -354,6 +354,36 @@ export function createCanvas(definition, { onSelect } = {}) {
     }
   }
 
+  /** Flow coverage (GET /_mockstudio/coverage's flow): each widget entered or never, each
+   * arrow taken or never, with counts; `null` clears it. */
+  function coverage(flow) {
+    const entered = new Map((flow ? flow.widgets : []).map((w) => [w.name, w.entered]));
+    const taken = new Map();
+    for (const t of flow ? flow.transitions : []) {
+      if (t.next) taken.set(`${t.widget}\n${t.event}\n${t.next}`, t.taken);
+    }
+    for (const [name, node] of nodes) {
+      const count = entered.get(name) || 0;
+      node.group.classList.toggle("covered", Boolean(flow) && count > 0);
+      node.group.classList.toggle("uncovered", Boolean(flow) && count === 0);
+      node.group.classList.remove("visited", "current");
+      node.countText.textContent = flow && count ? String(count) : "";
+      node.group.dataset.count = String(count);
+    }
+    for (const edge of edgeList) {
+      const count = edge.events.reduce((sum, event) => sum + (taken.get(`${edge.from}\n${event}\n${edge.to}`) || 0), 0);
+      edge.group.classList.toggle("covered", Boolean(flow) && count > 0);
+      edge.group.classList.toggle("uncovered", Boolean(flow) && count === 0);
+      edge.group.classList.remove("taken");
+      edge.group.dataset.count = String(count);
+      edge.path.setAttribute("marker-end", `url(#${id}-${flow && count ? "arrow-taken" : "arrow"})`);
+      const caption = flow && count ? `${edge.caption} ×${count}` : edge.caption;
+      edge.text.textContent = caption;
+      edge.rect.setAttribute("width", String(labelWidth(caption)));
+      edge.rect.setAttribute("x", String(edge.mx - labelWidth(caption) / 2));
+    }
+  }
+
   const tools = el(
     "div",
     { class: "canvas-tools" },
@@ -363,5 +393,5 @@ export function createCanvas(definition, { onSelect } = {}) {
   );
   const element = el("div", { class: "canvas" }, tools, root);
   apply();
-  return { element, fit, centre, select, highlight, zoomBy: (f) => zoomAt(f, size().w / 2, size().h / 2) };
+  return { element, fit, centre, select, highlight, coverage, zoomBy: (f) => zoomAt(f, size().w / 2, size().h / 2) };
 }

@@ -119,8 +119,36 @@ function canvasTab(flow) {
   const canvas = createCanvas(flow.definition, { onSelect: (state) => replaceChildren(side, widgetPanel(state)) });
   performance.mark("mockstudio:canvas-built");
   const problems = flow.errors && flow.errors.length ? jsonBlock("Validation errors", flow.errors, true) : null;
+  const coverageNote = el("span", { class: "muted", "data-role": "coverage-note" }, "");
+  let showing = false;
+  const toggle = el("button", { type: "button", class: "secondary", "data-role": "coverage" }, "Show coverage");
+  toggle.addEventListener("click", async () => {
+    if (showing) {
+      showing = false;
+      canvas.coverage(null);
+      toggle.textContent = "Show coverage";
+      coverageNote.textContent = "";
+      return;
+    }
+    try {
+      const report = await get(withQuery("/_mockstudio/coverage", { flow_sid: flow.sid, account_sid: flow.account_sid }));
+      const mine = report.flows.find((f) => f.flow_sid === flow.sid) || { widgets: [], transitions: [], never_taken: [], summary: null };
+      canvas.coverage(mine);
+      showing = true;
+      toggle.textContent = "Hide coverage";
+      const s = mine.summary;
+      coverageNote.textContent = s
+        ? `Since the last reset: ${s.widgets_entered}/${s.widgets_total} widgets entered, ` +
+          `${s.transitions_taken}/${s.transitions_total} transitions taken` +
+          (mine.never_taken.length ? `; never taken: ${mine.never_taken.join(", ")}` : "")
+        : "No execution of this flow since the last reset";
+    } catch (error) {
+      coverageNote.textContent = error instanceof ApiError && error.status === 404 ? error.message : `Coverage: ${error.message}`;
+    }
+  });
+  const bar = el("div", { class: "coverage-bar" }, toggle, coverageNote);
   return {
-    element: el("div", {}, problems, el("div", { class: "card flush" }, el("div", { class: "canvas-wrap" }, canvas.element, side))),
+    element: el("div", {}, problems, el("div", { class: "card flush" }, bar, el("div", { class: "canvas-wrap" }, canvas.element, side))),
     shown: () => {
       canvas.fit();
       performance.mark("mockstudio:canvas-shown");
