@@ -5,7 +5,7 @@ import { get, post, withQuery } from "./api.js";
 import { createCanvas } from "./canvas.js";
 import { badge, el, jsonBlock, replaceChildren, toast, when } from "./dom.js";
 import { widgetPanel } from "./flows.js";
-import { refresh } from "./live.js";
+import { aboutExecution, refresh } from "./live.js";
 
 const API = "/_mockstudio/ui/api";
 
@@ -217,6 +217,7 @@ export function executionPage(flowSid, executionSid) {
   return {
     element,
     reread,
+    wants: aboutExecution(flowSid, executionSid),
     shown: () => {
       shown = true;
       if (canvas) canvas.fit();
