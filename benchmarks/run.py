@@ -32,6 +32,7 @@ import events
 import harness
 import http_benchmarks
 import inprocess
+import live
 import soak
 import startup
 from harness import HERE, ROOT, Outcome, Row, kill_all, log
@@ -51,6 +52,7 @@ NAMES = [
     "events",
     "events-delivery",
     "events-memory",
+    "dashboards",
 ]
 
 
@@ -71,6 +73,7 @@ def _benchmarks(args: argparse.Namespace) -> dict[str, Callable[[], Outcome]]:
         "events": lambda: events.create_with_sink(config),
         "events-delivery": lambda: events.delivery(),
         "events-memory": lambda: events.memory(),
+        "dashboards": lambda: live.create_with_dashboards(config),
     }
 
 
