@@ -110,6 +110,8 @@ def test_events_arrive_in_order_for_the_account_and_only_while_a_page_is_open(
         replied = events.until("clock")[:-1]
         assert _first_of_each(replied) == [{"kind": k, **ids} for k in ("execution", "message", "step")]
 
+        assert http.delete(f"/v2/Flows/{DEMO_FLOW}/Executions/{sid}").status_code == 204
+        assert events.next() == {"kind": "deleted", **ids}
         live.clock.advance(60)
         assert events.until("clock") == [{"kind": "clock"}]
         assert http.post("/_mockstudio/reset").status_code == 200

@@ -54,6 +54,8 @@ HEARTBEAT_SECONDS = 15.0  # a comment line when nothing happened: proxies and th
 # 1,000 steps becomes a few writes (and the page's few reads), not 1,000.
 BATCH_SECONDS = 0.02
 
+_DELETIONS_NAMED = 16  # executions deleted at once named one by one, at most
+
 _READY = b'data: {"kind":"ready"}\n\n'
 _RELOAD = b'data: {"kind":"reload"}\n\n'
 _HEARTBEAT = b": heartbeat\n\n"
@@ -80,9 +82,11 @@ def _events_of(change: Change) -> list[bytes]:
         return [_event("execution", execution.flow_sid, execution.sid)]
     if kind is ExecutionsDeleted:
         assert isinstance(change, ExecutionsDeleted)
-        # One per flow (a flow's deletion or the cap can remove thousands): no execution
-        # SID means "some executions of this flow".
-        return [_event("execution", flow_sid) for flow_sid in dict.fromkeys(e.flow_sid for e in change.executions)]
+        executions = change.executions
+        if len(executions) <= _DELETIONS_NAMED:  # (a page showing one knows not to read it again)
+            return [_event("deleted", e.flow_sid, e.sid) for e in executions]
+        # A flow's deletion or the cap can remove thousands: one per flow ("some of its executions").
+        return [_event("deleted", flow_sid) for flow_sid in dict.fromkeys(e.flow_sid for e in executions)]
     if kind in (MessageSent, MessageReceived):
         message = change.message  # type: ignore[attr-defined]
         return [_event("message", message.flow_sid, message.execution_sid)]

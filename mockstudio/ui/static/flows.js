@@ -56,7 +56,7 @@ export function flowsPage() {
         : el("tr", {}, el("td", { colspan: 8, class: "empty" }, "No flows. Add them with a fixture file or the REST API.")),
     );
   }
-  return { element, reread, wants: (e) => e.kind === "flow" || e.kind === "execution" };
+  return { element, reread, wants: (e) => ["flow", "execution", "deleted"].includes(e.kind) };
 }
 
 function flowHeader(flow, tab) {
@@ -280,6 +280,6 @@ export function flowPage(flowSid, tab) {
     if (content.reread) await content.reread();
   }
   // Live: the executions tab follows the flow's executions; every tab its header (the flow).
-  const wants = tab === "executions" ? aboutFlow(flowSid, "flow", "execution") : aboutFlow(flowSid, "flow");
+  const wants = tab === "executions" ? aboutFlow(flowSid, "flow", "execution", "deleted") : aboutFlow(flowSid, "flow");
   return { element: el("section", { class: "flow-page" }, head, body), reread, wants, shown: () => content.shown && content.shown() };
 }

@@ -157,10 +157,11 @@ export function goLive() {
 /** Events of the given kinds about flow `flowSid` (or about no flow in particular). */
 export const aboutFlow = (flowSid, ...kinds) => (e) => kinds.includes(e.kind) && (e.flow_sid === flowSid || !e.flow_sid);
 
-/** Events about execution `executionSid` of flow `flowSid` (its steps, messages, status). */
+/** Events about execution `executionSid` of flow `flowSid` (its steps, messages, status;
+ * `deleted` without an execution SID: some of the flow's executions were deleted). */
 export const aboutExecution = (flowSid, executionSid) => (e) =>
   e.execution_sid === executionSid ||
-  (e.kind === "execution" && e.flow_sid === flowSid && !e.execution_sid) || // some of the flow's were deleted
+  (e.kind === "deleted" && e.flow_sid === flowSid && !e.execution_sid) ||
   (e.kind === "message" && !e.execution_sid) ||
   (e.kind === "flow" && e.flow_sid === flowSid);
 
