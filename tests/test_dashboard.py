@@ -401,6 +401,19 @@ def test_an_execution_page_is_live(live: MockStudioServer, page: tuple[Page, Con
     assert p.locator("tr.step").count() == 4
 
 
+def test_the_live_indicator_says_when_the_stream_dropped(page: tuple[Page, Console]) -> None:
+    p, console = page
+    console.expected.append("ERR_")  # the page's tries to reconnect to the stopped server
+    with MockStudioServer(Settings(fixtures=TEST_FIXTURES)) as srv:
+        p.goto(srv.base_url + "/")
+        p.locator(f"tr[data-sid='{DEMO_FLOW}']").wait_for()
+        p.locator("#live-status[data-state=connected]").wait_for()
+    # The server stopped (its streams ended with it): the page says so and keeps trying.
+    p.locator("#live-status[data-state=reconnecting]").wait_for()
+    assert p.locator("#live-status").inner_text() == "Reconnecting…"
+    assert p.locator(f"tr[data-sid='{DEMO_FLOW}']").count() == 1  # the view stays as it was
+
+
 def test_accounts_requests_and_reset(live: MockStudioServer, page: tuple[Page, Console]) -> None:
     p, _ = page
     _start(live, DEMO_FLOW)
