@@ -2,11 +2,17 @@
 event (what kind of thing changed, and which flow and execution) for every connected page,
 streamed as Server-Sent Events by `GET /_mockstudio/ui/api/live` (routes/dashboard.py).
 
-The page re-reads what it shows when an event concerns it; the events carry no data, so a
-page never trusts them for content and one that missed some only needs to read again.
+Events: `{"kind": K, "flow_sid": ..., "execution_sid": ...}` with K one of `execution`
+(created, parked, resumed, ended), `step`, `message`, `deleted`, `flow`, `clock`, `reset`;
+`ready` opens the stream and `reload` replaces what a full queue dropped. The page re-reads
+what it shows when an event concerns it; the events carry no data, so a page never trusts
+them for content and one that missed some only needs to read again. For the same reason an
+event already waiting in a queue is not queued twice.
 
 - Zero cost without a page: the feed subscriber is registered while at least one stream is
   open, and removed with the last one.
+- Few writes: a stream waits a moment after the first event of a burst (less once its
+  queue is half full), then writes what gathered as one chunk.
 - A slow or stalled page never slows the API or the engine: the subscriber only appends to
   each stream's bounded queue (never waits). A queue that fills is emptied and holds one
   `{"kind": "reload"}` instead (the page reads its whole view again), and nothing more is
