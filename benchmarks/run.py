@@ -32,6 +32,7 @@ import events
 import harness
 import http_benchmarks
 import inprocess
+import live
 import soak
 import startup
 from harness import HERE, ROOT, Outcome, Row, kill_all, log
@@ -52,6 +53,7 @@ NAMES = [
     "events-delivery",
     "events-memory",
     "coverage",
+    "dashboards",
 ]
 
 
@@ -73,6 +75,7 @@ def _benchmarks(args: argparse.Namespace) -> dict[str, Callable[[], Outcome]]:
         "events-delivery": lambda: events.delivery(),
         "events-memory": lambda: events.memory(),
         "coverage": lambda: inprocess.coverage(),
+        "dashboards": lambda: live.create_with_dashboards(config),
     }
 
 

@@ -331,6 +331,7 @@ def tune_gc() -> None:
 def serve(settings: Settings) -> int:
     import uvicorn
 
+    from .api.live import Server
     from .api.protocol import HTTP_PROTOCOL
     from .app_factory import build_app
 
@@ -342,7 +343,7 @@ def serve(settings: Settings) -> int:
     app = build_app(settings)
     tune_gc()
     print(_banner(settings, app, settings.port), flush=True)
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         http=HTTP_PROTOCOL,
         host=settings.host,
@@ -351,6 +352,10 @@ def serve(settings: Settings) -> int:
         access_log=settings.access_log,
         timeout_graceful_shutdown=10,
     )
+    server = Server(config, app.state.runtime.live)
+    server.run()
+    if not server.started:
+        return 3  # as uvicorn.run: it could not start (the port taken, ...)
     return 0
 
 

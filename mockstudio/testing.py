@@ -53,6 +53,7 @@ from ._bridge import (
     running,
 )
 from .api import create_app
+from .api.live import Server
 from .api.protocol import HTTP_PROTOCOL
 from .app_factory import app_options, build_studio
 from .clock import Clock, ManualClock, VirtualClock
@@ -188,16 +189,17 @@ class MockStudioServer:
         self.app = create_app(self.studio, **app_options(self.settings, public_url=public_url))
         self._socket: socket.socket | None = None
         self.port = 0
-        self._server: uvicorn.Server | None = None
+        self._server: Server | None = None
         if not in_process:
             # Bound now and handed to uvicorn: the port is known at once and nothing can
             # take it between choosing and binding (parallel test workers).
             self._socket = _listening_socket(host)
             self.port = self._socket.getsockname()[1]
-            self._server = uvicorn.Server(
+            self._server = Server(
                 uvicorn.Config(
                     self.app, http=HTTP_PROTOCOL, host=host, port=self.port, log_level="warning", access_log=False
-                )
+                ),
+                self.app.state.runtime.live,
             )
         self._loop: EventLoopThread | None = None
         self._bridge: AppBridge | None = None

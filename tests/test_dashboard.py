@@ -22,7 +22,7 @@ from mockstudio.settings import Settings
 from mockstudio.sids import SeededSids
 from mockstudio.testing import MockStudioServer
 
-from .conftest import DEMO_FLOW, OTHER_ACCOUNT, OTHER_FLOW, TEST_FIXTURES
+from .conftest import DEMO_FLOW, OTHER_ACCOUNT, OTHER_FLOW, TEST_FIXTURES, TEST_FLOW
 from .ui_flows import ivr_definition
 
 CHROMIUM = os.environ.get("MOCKSTUDIO_CHROMIUM", "/usr/bin/chromium")
@@ -351,6 +351,69 @@ def test_executions_page_and_filter(live: MockStudioServer, page: tuple[Page, Co
         assert api.get(f"/v2/Flows/{DEMO_FLOW}/Executions/{sids[5]}").status_code == 404
 
 
+def test_the_executions_list_is_live(live: MockStudioServer, page: tuple[Page, Console]) -> None:
+    """An execution started through the REST API appears in the open list without Refresh,
+    and its status follows it."""
+    p, _ = page
+    first = _start(live, DEMO_FLOW)
+    p.goto(f"{live.base_url}/_mockstudio/ui/#/flows/{DEMO_FLOW}/executions")
+    p.locator(f"tr[data-sid='{first}']").wait_for()
+    p.locator("#live-status[data-state=connected]").wait_for()
+    assert p.locator("#live-status").inner_text() == "Live"
+    reads: list[str] = []
+    p.on("request", lambda r: reads.append(r.url) if r.url.endswith(f"/flows/{DEMO_FLOW}/executions") else None)
+    started = _start(live, DEMO_FLOW, to="+15555550199")
+    row = p.locator(f"tr[data-sid='{started}']")
+    row.wait_for()
+    assert p.locator("table.executions tbody tr[data-sid]").first.get_attribute("data-sid") == started
+    assert row.locator(".badge").inner_text() == "active"
+    with _api(live) as api:
+        api.post(f"/v2/Flows/{DEMO_FLOW}/Executions/{started}", data={"Status": "ended"})
+    row.locator(".badge.ended").wait_for()
+    # A burst: 30 executions make a few reads of the list, not one per event.
+    with _api(live) as api:
+        for i in range(30):
+            api.post(f"/v2/Flows/{DEMO_FLOW}/Executions", data={"To": f"+1555444{i:04d}", "From": "+15017122661"})
+    p.locator("table.executions tbody tr[data-sid]").nth(31).wait_for()
+    assert len(reads) < 30, reads
+    # Another flow's executions do not concern this list.
+    before = len(reads)
+    _start(live, TEST_FLOW)
+    p.wait_for_timeout(500)
+    assert len(reads) == before
+
+
+def test_an_execution_page_is_live(live: MockStudioServer, page: tuple[Page, Console]) -> None:
+    """The contact replies through the API: the page shows the reply and the flow's end
+    without Refresh."""
+    p, _ = page
+    sid = _start(live, DEMO_FLOW, name="Ada")
+    p.goto(f"{live.base_url}/_mockstudio/ui/#/flows/{DEMO_FLOW}/executions/{sid}")
+    p.locator(".bubble.outbound").first.wait_for()
+    p.locator("#live-status[data-state=connected]").wait_for()
+    assert p.locator(".execution-status").inner_text() == "active"
+    with _api(live) as api:
+        reply = api.post("/_mockstudio/messages", data={"From": CONTACT, "To": "+15017122661", "Body": "yes"})
+        assert reply.status_code == 200, reply.text
+    p.locator(".execution-status .badge.ended").wait_for()
+    p.locator(".bubble.inbound", has_text="yes").wait_for()
+    p.locator(".bubble.outbound", has_text="Thanks Ada").wait_for()
+    assert p.locator("tr.step").count() == 4
+
+
+def test_the_live_indicator_says_when_the_stream_dropped(page: tuple[Page, Console]) -> None:
+    p, console = page
+    console.expected.append("ERR_")  # the page's tries to reconnect to the stopped server
+    with MockStudioServer(Settings(fixtures=TEST_FIXTURES)) as srv:
+        p.goto(srv.base_url + "/")
+        p.locator(f"tr[data-sid='{DEMO_FLOW}']").wait_for()
+        p.locator("#live-status[data-state=connected]").wait_for()
+    # The server stopped (its streams ended with it): the page says so and keeps trying.
+    p.locator("#live-status[data-state=reconnecting]").wait_for()
+    assert p.locator("#live-status").inner_text() == "Reconnecting…"
+    assert p.locator(f"tr[data-sid='{DEMO_FLOW}']").count() == 1  # the view stays as it was
+
+
 def test_accounts_requests_and_reset(live: MockStudioServer, page: tuple[Page, Console]) -> None:
     p, _ = page
     _start(live, DEMO_FLOW)
@@ -399,6 +462,7 @@ def test_the_admin_token_is_asked_once_and_kept_out_of_urls(page: tuple[Page, Co
         p.locator("#token-input").fill("s3cret-token")
         p.get_by_role("button", name="Unlock").click()
         p.locator(f"tr[data-sid='{DEMO_FLOW}']").wait_for()
+        p.locator("#live-status[data-state=connected]").wait_for()  # the stream has the token too
         p.reload()  # kept for the tab: no second question
         p.locator(f"tr[data-sid='{DEMO_FLOW}']").wait_for()
         assert not dialog.is_visible()

@@ -30,6 +30,7 @@ from .auth import authenticate
 from .edge import edge_route, record_unrouted
 from .faults import FaultBook
 from .journal import Journal
+from .live import LiveFeed
 from .ratelimit import ExecutionRateLimit
 from .routes import events as events_routes
 from .routes import executions, flows, health, steps, v1
@@ -46,7 +47,7 @@ _API_PREFIXES = ("/v2/", "/v1/")
 _TICK_SECONDS = 0.25  # how often real time is checked for due widget timeouts
 
 
-def _lifespan(studio: Studio, events: Events) -> object:
+def _lifespan(studio: Studio, events: Events, live: LiveFeed) -> object:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         studio.serve_on(asyncio.get_running_loop())
@@ -63,6 +64,7 @@ def _lifespan(studio: Studio, events: Events) -> object:
             yield
         finally:
             # Shutdown (SIGTERM included): uvicorn has let in-flight requests finish.
+            live.close()
             ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await ticker
@@ -95,6 +97,7 @@ def create_app(
     if events_webhook:
         seeds += webhook_seeds(events_webhook, studio.default_account_sid)
     events = Events(studio, seeds=seeds, config=events_config)
+    live = LiveFeed(studio)
     app = FastAPI(
         title="mockstudio",
         version=__version__,
@@ -104,11 +107,12 @@ def create_app(
             "documents mockstudio's own control plane under `/_mockstudio/`."
         ),
         redirect_slashes=False,  # SDKs do not follow redirects; Twilio answers 404
-        lifespan=_lifespan(studio, events),  # type: ignore[arg-type]
+        lifespan=_lifespan(studio, events, live),  # type: ignore[arg-type]
     )
     rt = app.state.runtime = Runtime(
         studio=studio,
         events=events,
+        live=live,
         public_url=public_url.rstrip("/") if public_url else None,
         max_body_bytes=max_body_bytes,
         journal=Journal(journal_limit),

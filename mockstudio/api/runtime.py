@@ -11,6 +11,7 @@ from ..domain.accounts import Studio
 from ..events.service import Events
 from .faults import FaultBook
 from .journal import Journal
+from .live import LiveFeed
 from .ratelimit import ExecutionRateLimit
 
 __all__ = ["RUNTIME_KEY", "Runtime", "runtime"]
@@ -24,6 +25,7 @@ RUNTIME_KEY = "mockstudio.runtime"
 class Runtime:
     studio: Studio
     events: Events
+    live: LiveFeed  # the dashboard's live updates
     public_url: str | None  # e.g. "https://mock.example:8443"; None: the request's own host
     max_body_bytes: int
     journal: Journal = field(default_factory=lambda: Journal(1_000))

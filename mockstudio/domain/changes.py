@@ -331,13 +331,15 @@ class ChangeFeed:
 
     def subscribe(self, subscriber: Subscriber, transactions: Transactions | None = None) -> Callable[[], None]:
         """Add a subscriber; returns what removes it."""
-        self.subscribers.append(subscriber)
+        # New lists, never changed in place: a publish running on another thread (a test
+        # moving the clock) goes on over the list it started with.
+        self.subscribers = [*self.subscribers, subscriber]
         if transactions is not None:
             self.transactions.append(transactions)
 
         def unsubscribe() -> None:
             if subscriber in self.subscribers:
-                self.subscribers.remove(subscriber)
+                self.subscribers = [s for s in self.subscribers if s is not subscriber]
             if transactions is not None and transactions in self.transactions:
                 self.transactions.remove(transactions)
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from ... import jsontext
 from ...dates import format_date
@@ -278,6 +278,21 @@ async def execution(request: Request, flow_sid: str, sid: str) -> Response:
             ],
             "definition": definition,
         }
+    )
+
+
+@api.get(
+    "/live",
+    summary="Server-Sent Events naming what changed in the account (see mockstudio/api/live.py)",
+    response_class=StreamingResponse,
+)
+async def live(request: Request) -> StreamingResponse:
+    # The page reads it with fetch() (the admin token goes in a header, never in the URL).
+    account = control_account(request)
+    return StreamingResponse(
+        runtime(request).live.stream(account.sid),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
 
 

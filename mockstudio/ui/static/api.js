@@ -32,14 +32,21 @@ export function setAccount(sid) {
   else sessionStorage.removeItem(ACCOUNT_KEY);
 }
 
+/** The headers of every request: the client header, the admin token and the account. */
+export function requestHeaders() {
+  const headers = { Accept: "application/json", "X-Mockstudio-Client": "dashboard" };
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  if (token) headers["X-Mockstudio-Admin-Token"] = token;
+  const account = currentAccount();
+  if (account) headers["X-Mockstudio-Account"] = account;
+  return headers;
+}
+
 export async function request(method, path, body) {
   let refused = false;
   for (;;) {
-    const headers = { Accept: "application/json", "X-Mockstudio-Client": "dashboard" };
-    const token = sessionStorage.getItem(TOKEN_KEY);
-    if (token) headers["X-Mockstudio-Admin-Token"] = token;
-    const account = currentAccount();
-    if (account) headers["X-Mockstudio-Account"] = account;
+    const headers = requestHeaders();
+    const token = headers["X-Mockstudio-Admin-Token"];
     const init = { method, headers, cache: "no-store", credentials: "same-origin" };
     if (body !== undefined) {
       headers["Content-Type"] = "application/json";

@@ -5,7 +5,7 @@ import { ApiError, currentAccount, get, onTokenNeeded, setAccount } from "./api.
 import { el, replaceChildren, toast } from "./dom.js";
 import { executionPage } from "./execution.js";
 import { flowPage, flowsPage } from "./flows.js";
-import { refresh, showing, watch } from "./live.js";
+import { aboutClock, goLive, refresh, showing, watch } from "./live.js";
 import { phonePage } from "./phone.js";
 import { clockPage, requestsPage, resetPage } from "./tools.js";
 
@@ -57,7 +57,7 @@ async function route() {
       } catch (error) {
         if (mine === generation) toast(error.message || String(error), true);
       }
-    });
+    }, view.wants);
   } catch (error) {
     if (mine === generation) showError(error);
   }
@@ -95,6 +95,7 @@ async function readOverview() {
 
 select.addEventListener("change", () => {
   setAccount(select.value);
+  goLive(); // the stream is the account's
   if (location.hash === "#/flows") {
     refresh();
   } else {
@@ -124,11 +125,12 @@ onTokenNeeded((refused) => {
   return pending;
 });
 
-watch(() => readOverview().catch(() => {}));
+watch(() => readOverview().catch(() => {}), aboutClock);
 window.addEventListener("hashchange", route);
 // The view and the top bar load side by side; if the tab's account was gone, the view
 // (read for it) is read again for the default account.
 const first = route();
+goLive();
 readOverview().then(
   async (forgotten) => {
     await first;

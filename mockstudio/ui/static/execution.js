@@ -5,7 +5,7 @@ import { get, post, withQuery } from "./api.js";
 import { createCanvas } from "./canvas.js";
 import { badge, el, jsonBlock, replaceChildren, toast, when } from "./dom.js";
 import { widgetPanel } from "./flows.js";
-import { refresh } from "./live.js";
+import { aboutExecution, refresh } from "./live.js";
 
 const API = "/_mockstudio/ui/api";
 
@@ -73,6 +73,9 @@ export function executionPage(flowSid, executionSid) {
   let canvas = null;
   let shown = false;
   let execution = null;
+  let drawn = null; // the execution as the header shows it (JSON)
+  let armed = false;
+  let drawnParts = {};
 
   reply.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -117,10 +120,13 @@ export function executionPage(flowSid, executionSid) {
   function header(e) {
     const active = e.status === "active";
     const endButton = el("button", { type: "button", class: "btn btn-secondary", hidden: !active, onclick: end }, "End execution");
-    const deleteButton = el("button", { type: "button", class: "btn btn-danger" }, "Delete");
+    // A second click confirms (armed survives the header being drawn again by a live update).
+    const deleteButton = el("button", { type: "button", class: "btn btn-danger" }, armed ? "Confirm delete" : "Delete");
+    if (armed) deleteButton.dataset.armed = "yes";
     deleteButton.addEventListener("click", () => {
-      if (deleteButton.dataset.armed !== "yes") {
-        deleteButton.dataset.armed = "yes"; // a second click confirms
+      if (!armed) {
+        armed = true;
+        deleteButton.dataset.armed = "yes";
         deleteButton.textContent = "Confirm delete";
         return;
       }
@@ -165,25 +171,40 @@ export function executionPage(flowSid, executionSid) {
       get(withQuery("/_mockstudio/messages", { execution_sid: executionSid })),
     ]);
     execution = data.execution;
-    replaceChildren(head, header(execution));
+    const now = JSON.stringify(execution);
+    if (now !== drawn) {
+      drawn = now;
+      replaceChildren(head, header(execution));
+    }
     if (!canvas && data.definition) {
       canvas = createCanvas(data.definition, { onSelect: (state) => replaceChildren(side, widgetPanel(state)) });
       replaceChildren(canvasSlot, canvas.element, side);
       if (shown) canvas.fit();
     }
     if (canvas) canvas.highlight(data.steps, execution.status === "active");
-    replaceChildren(
-      stepsBody,
-      data.steps.length
-        ? stepRows(flowSid, executionSid, data.steps)
-        : el("tr", {}, el("td", { colspan: 6, class: "empty" }, "No steps yet.")),
-    );
-    replaceChildren(messageList, bubbles(log.messages));
-    messageList.scrollTop = messageList.scrollHeight;
+    // Read again live: what did not change is left as it is (an open step context, the
+    // scroll position of the messages, the context's details opened or not).
+    const parts = { steps: JSON.stringify(data.steps), messages: JSON.stringify(log.messages), context: JSON.stringify(data.context) };
+    if (parts.steps !== drawnParts.steps) {
+      replaceChildren(
+        stepsBody,
+        data.steps.length
+          ? stepRows(flowSid, executionSid, data.steps)
+          : el("tr", {}, el("td", { colspan: 6, class: "empty" }, "No steps yet.")),
+      );
+    }
+    if (parts.messages !== drawnParts.messages) {
+      replaceChildren(messageList, bubbles(log.messages));
+      messageList.scrollTop = messageList.scrollHeight;
+    }
     const ended = execution.status !== "active";
     replyInput.disabled = replyButton.disabled = ended;
     replyInput.placeholder = ended ? "The execution has ended" : "Reply as the contact…";
-    replaceChildren(contextSlot, jsonBlock("Execution context", data.context, false));
+    if (parts.context !== drawnParts.context) {
+      const open = contextSlot.querySelector("details")?.open ?? false;
+      replaceChildren(contextSlot, jsonBlock("Execution context", data.context, open));
+    }
+    drawnParts = parts;
   }
 
   const element = el(
@@ -215,9 +236,21 @@ export function executionPage(flowSid, executionSid) {
     ),
     el("div", { class: "card" }, contextSlot),
   );
+  const about = aboutExecution(flowSid, executionSid);
+  let gone = false;
   return {
     element,
-    reread,
+    reread: () => (gone ? Promise.resolve() : reread()),
+    wants: (event) => {
+      if (event.kind === "deleted" && event.execution_sid === executionSid) {
+        // Deleted (here or elsewhere): nothing left to read.
+        gone = true;
+        replaceChildren(head, el("div", { class: "error", role: "alert" }, "This execution was deleted. ", el("a", { href: `#/flows/${flowSid}/executions` }, "Back to the executions")));
+        replyInput.disabled = replyButton.disabled = true;
+        return false;
+      }
+      return about(event);
+    },
     shown: () => {
       shown = true;
       if (canvas) canvas.fit();

@@ -4,7 +4,7 @@
 import { ApiError, get, post, withQuery } from "./api.js";
 import { createCanvas } from "./canvas.js";
 import { badge, el, jsonBlock, replaceChildren, when } from "./dom.js";
-import { refresh } from "./live.js";
+import { aboutFlow, refresh } from "./live.js";
 
 const API = "/_mockstudio/ui/api";
 
@@ -56,7 +56,7 @@ export function flowsPage() {
         : el("tr", {}, el("td", { colspan: 8, class: "empty" }, "No flows. Add them with a fixture file or the REST API.")),
     );
   }
-  return { element, reread };
+  return { element, reread, wants: (e) => ["flow", "execution", "deleted"].includes(e.kind) };
 }
 
 function flowHeader(flow, tab) {
@@ -307,5 +307,7 @@ export function flowPage(flowSid, tab) {
     }
     if (content.reread) await content.reread();
   }
-  return { element: el("section", { class: "flow-page" }, head, body), reread, shown: () => content.shown && content.shown() };
+  // Live: the executions tab follows the flow's executions; every tab its header (the flow).
+  const wants = tab === "executions" ? aboutFlow(flowSid, "flow", "execution", "deleted") : aboutFlow(flowSid, "flow");
+  return { element: el("section", { class: "flow-page" }, head, body), reread, wants, shown: () => content.shown && content.shown() };
 }

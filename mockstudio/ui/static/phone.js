@@ -254,5 +254,6 @@ export function phonePage() {
     showCall();
   }
 
-  return { element, reread };
+  // Live: what the contact sees changes with any message, step or execution of the account.
+  return { element, reread, wants: (e) => ["message", "step", "execution", "deleted"].includes(e.kind) };
 }

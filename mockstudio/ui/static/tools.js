@@ -2,7 +2,7 @@
 
 import { currentAccount, get, post, withQuery } from "./api.js";
 import { badge, el, jsonBlock, replaceChildren, toast, when } from "./dom.js";
-import { refresh } from "./live.js";
+import { aboutClock, refresh } from "./live.js";
 
 export function clockPage() {
   const now = el("div", { class: "clock-big", id: "clock-big" });
@@ -52,7 +52,7 @@ export function clockPage() {
     const state = await get("/_mockstudio/clock");
     now.textContent = when(state.now);
   }
-  return { element, reread };
+  return { element, reread, wants: aboutClock };
 }
 
 export function requestsPage() {
