@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -18,7 +18,6 @@ from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import Receive, Scope, Send
 
 from .. import __version__
-from ..coverage import CoverageRecorder
 from ..domain.accounts import Studio
 from ..errors import InvalidParameter, MethodNotAllowed, NotFound, TwilioError
 from ..events.delivery import DeliveryConfig
@@ -37,6 +36,9 @@ from .routes import executions, flows, health, steps, v1
 from .routes.table import sids_fit
 from .runtime import Runtime
 from .target import RequestTarget
+
+if TYPE_CHECKING:
+    from ..coverage import CoverageRecorder
 
 __all__ = ["control_plane_built", "create_app", "load_control_plane"]
 
@@ -133,7 +135,10 @@ def create_app(
 
 
 def _coverage_recorder(studio: Studio) -> CoverageRecorder:
-    """Flow coverage: a change-feed subscriber, attached only when coverage is on."""
+    """Flow coverage: a change-feed subscriber, attached only when coverage is on (and
+    only then imported: startup time)."""
+    from ..coverage import CoverageRecorder
+
     recorder = CoverageRecorder(bundled_flow_sids())
     recorder.attach(studio)
     return recorder

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 
-from ..coverage import CoverageRecorder
 from ..domain.accounts import Studio
 from ..events.service import Events
 from .faults import FaultBook
 from .journal import Journal
 from .live import LiveFeed
 from .ratelimit import ExecutionRateLimit
+
+if TYPE_CHECKING:  # loaded only when coverage is on (startup time)
+    from ..coverage import CoverageRecorder
 
 __all__ = ["RUNTIME_KEY", "Runtime", "runtime"]
 

@@ -29,15 +29,17 @@ import threading
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-import httpx
 import orjson
 
 from .catalogue import TEST_EVENT
 from .streams import Sink
 from .studio_events import Event, envelope
+
+if TYPE_CHECKING:  # imported on first delivery: startup time for servers with no sink
+    import httpx
 
 __all__ = ["Collector", "DeliveryConfig", "DeliveryRecord", "Dispatcher", "signature", "signed_url"]
 
@@ -379,6 +381,8 @@ class Dispatcher:
         if token is not None:
             headers["X-Twilio-Signature"] = signature(token, url)
         method = str(sink.configuration.get("method", "POST")).upper()
+        import httpx  # (first delivery only: see the module's imports)
+
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False)
         try:

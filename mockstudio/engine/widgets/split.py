@@ -13,8 +13,6 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-import regex
-
 from ..definition import State, Transition
 from ..limits import REGEX_TIME_LIMIT
 from ..outcomes import Outcome
@@ -94,6 +92,8 @@ class _RegexTimedOut(Exception):
 def _regex(subject: str, value: str, timeout: float = REGEX_TIME_LIMIT) -> bool:
     """Twilio's catalogue: "case-insensitive, whole string". An invalid pattern never
     matches; one that runs past `timeout` raises _RegexTimedOut (the caller decides)."""
+    import regex  # on the first regex condition: it costs startup time most servers never need
+
     try:
         return regex.fullmatch(value.strip(), subject.strip(), regex.IGNORECASE, timeout=timeout) is not None
     except regex.error:
