@@ -295,3 +295,24 @@ def create_flow(config: Config) -> Outcome:
         for row in outcome.rows:
             row.verdict = "INVALID"
     return outcome
+
+
+def create_with(config: Config, name: str, target: str, minimum: float, *flags: str) -> Outcome:
+    """Create throughput (the demo flow) on a server started with `flags` against the same
+    server without them: what a watcher of the change feed costs an app creating executions."""
+    with (
+        server("plain", "serve_populated.py", "--executions", "0") as plain,
+        server("with", "serve_populated.py", "--executions", "0", *flags) as subject,
+    ):
+        path = f"/v2/Flows/{DEMO_FLOW}/Executions"
+        body = b"To=%2B19990000000&From=%2B15550000000&Parameters=%7B%22name%22%3A%22Zeke%22%7D"
+        for srv in (plain, subject):
+            _check(srv, "POST", path, 201, body)
+
+        def run(srv: Server, duration: float) -> WrkResult:
+            status, payload = http_request(srv.port, "POST", "/_mockstudio/reset")
+            if status != 200:
+                raise RuntimeError(f"reset answered {status}: {payload[:300]!r}")
+            return wrk(srv, path, create=True, expected=201, duration=duration, connections=config.connections)
+
+        return _throughput(name, target, minimum, config, ("plain", plain, run), (" ".join(flags), subject, run))

@@ -16,8 +16,6 @@ from harness import HERE, HOST, Outcome, Row, child_cwd, clean_env, log, median,
 
 MEMORY_LIMIT = 2.5 * 1024  # bytes: 2.5 KiB
 ENGINE_MINIMUM = 1000.0  # executions/s, create through ended, five-widget flow
-SUBSCRIBER_MINIMUM = 0.97  # create -> ended throughput with one no-op change subscriber / with none
-COVERAGE_MINIMUM = 0.95  # create -> ended throughput with flow coverage recorded / without
 # A step's context must cost well below one full copy of the context: at most this share
 # of the full context serialized (the same data as Python objects is several times larger).
 STEP_CONTEXT_MAX_SHARE = 0.5
@@ -222,12 +220,12 @@ def subscriber(n: int = 5_000, rounds: int = 7) -> Outcome:
     ratio = median(ratios)
     rows = [
         Row(
-            f"E. change feed: create -> ended with one no-op subscriber / none >= {SUBSCRIBER_MINIMUM} "
-            f"(five-widget flow, N={n:,}, median of {rounds})",
+            f"E. change feed, engine alone (info; the target is subscriber-http): create -> ended with one "
+            f"no-op subscriber / none (five-widget flow, N={n:,}, median of {rounds})",
             f"{median([r['per_second'] for r in none]):,.0f} exec/s",
             f"{median([r['per_second'] for r in one]):,.0f} exec/s",
             f"{ratio:.3f}x",
-            "INVALID" if invalid else ("pass" if ratio >= SUBSCRIBER_MINIMUM else "FAIL"),
+            "INVALID" if invalid else "info",
         )
     ]
     return Outcome("subscriber", rows, details)
@@ -258,12 +256,12 @@ def coverage(n: int = 5_000, rounds: int = 7) -> Outcome:
     ratio = median(ratios)
     rows = [
         Row(
-            f"E. flow coverage: create -> ended with coverage recorded / without >= {COVERAGE_MINIMUM} "
-            f"(five-widget flow, N={n:,}, median of {rounds})",
+            f"E. flow coverage, engine alone (info; the target is coverage-http): create -> ended with "
+            f"coverage recorded / without (five-widget flow, N={n:,}, median of {rounds})",
             f"{median([r['per_second'] for r in off]):,.0f} exec/s",
             f"{median([r['per_second'] for r in on]):,.0f} exec/s",
             f"{ratio:.3f}x",
-            "INVALID" if invalid else ("pass" if ratio >= COVERAGE_MINIMUM else "FAIL"),
+            "INVALID" if invalid else "info",
         )
     ]
     return Outcome("coverage", rows, details)

@@ -54,6 +54,8 @@ NAMES = [
     "events-memory",
     "coverage",
     "dashboards",
+    "subscriber-http",
+    "coverage-http",
 ]
 
 
@@ -76,6 +78,20 @@ def _benchmarks(args: argparse.Namespace) -> dict[str, Callable[[], Outcome]]:
         "events-memory": lambda: events.memory(),
         "coverage": lambda: inprocess.coverage(),
         "dashboards": lambda: live.create_with_dashboards(config),
+        "subscriber-http": lambda: http_benchmarks.create_with(
+            config,
+            "subscriber-http",
+            "E. create execution req/s with one no-op change subscriber >= 0.97x none",
+            0.97,
+            "--noop-subscriber",
+        ),
+        "coverage-http": lambda: http_benchmarks.create_with(
+            config,
+            "coverage-http",
+            "E. create execution req/s with flow coverage recorded >= 0.95x without",
+            0.95,
+            "--coverage",
+        ),
     }
 
 

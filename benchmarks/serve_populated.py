@@ -3,7 +3,7 @@ before it starts listening.
 
     python benchmarks/serve_populated.py --port P [--executions N] [--clock manual|system]
                                          [--info FILE] [--bench-routes] [--bench-flows]
-                                         [--events-webhook URL]
+                                         [--events-webhook URL] [--coverage] [--noop-subscriber]
 
 `--clock manual` uses a ManualClock stepped 1 s per execution, so N executions span N
 seconds from 2023-11-14T22:13:21Z (1_700_000_001). `--info` receives a JSON object with
@@ -70,14 +70,20 @@ def main() -> None:
     parser.add_argument("--bench-routes", action="store_true")
     parser.add_argument("--bench-flows", action="store_true")
     parser.add_argument("--events-webhook", default=None, help="MOCKSTUDIO_EVENTS_WEBHOOK for this server")
+    parser.add_argument("--coverage", action="store_true", help="record flow coverage (MOCKSTUDIO_COVERAGE)")
+    parser.add_argument("--noop-subscriber", action="store_true", help="one no-op subscriber on the change feed")
     args = parser.parse_args()
 
     clock: Clock = ManualClock(CLOCK_START) if args.clock == "manual" else SystemClock()
     settings = Settings(fixtures=flows.FIXTURES) if args.bench_flows else Settings()
     if args.events_webhook:
         settings = settings.model_copy(update={"events_webhook": args.events_webhook})
+    if args.coverage:
+        settings = settings.model_copy(update={"coverage": True})
     app = build_app(settings, clock=clock)
     studio: Studio = app.state.runtime.studio
+    if args.noop_subscriber:
+        studio.changes.subscribe(lambda change: None)
     start = int(clock.now())
     sids = populate(default_account(studio), args.executions, clock)
     info: dict[str, Any] = {
