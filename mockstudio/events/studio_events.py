@@ -40,13 +40,19 @@ class Event:
     data: dict[str, Any]
 
 
+_last_second: list[Any] = [None, ""]  # the last whole second formatted, and its text
+
+
 def format_time(moment: float) -> str:
-    """ISO 8601 in UTC with milliseconds: `2026-06-10T06:02:54.377Z`."""
+    """ISO 8601 in UTC with milliseconds: `2026-06-10T06:02:54.377Z`. The whole second's
+    text is kept: events come in bursts within one second, and strftime is most of the cost."""
     whole = int(moment)
     millis = round((moment - whole) * 1000)
     if millis == 1000:
         whole, millis = whole + 1, 0
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{millis:03d}Z"
+    if _last_second[0] != whole:
+        _last_second[0], _last_second[1] = whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
+    return f"{_last_second[1]}.{millis:03d}Z"
 
 
 def ended_reason(reason: str) -> str:
