@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..engine.runner import Engine
 from ..sids import SidFactory
@@ -80,9 +80,10 @@ class AccountCore:
     def is_live(self, execution: Execution) -> bool:
         return self.executions.is_live(execution)
 
-    def _remove_flow_executions(self, flow_sid: str) -> None:
-        """Stop and forget every execution of a flow being deleted (executions.py)."""
-        raise NotImplementedError
+    if TYPE_CHECKING:  # implemented by the executions part (executions.py), used by flows.py
+
+        def _remove_flow_executions(self, flow_sid: str) -> None:
+            """Stop and forget every execution of a flow being deleted."""
 
     # -- restoring (a state file) -------------------------------------------------------------
 
