@@ -19,9 +19,12 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import inspect
 import json
 import logging
 import re
+import time
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, TextIO
 
@@ -301,6 +304,22 @@ def _bounded_join() -> Callable[..., str]:
     return join
 
 
+def _held_weakly(now: Callable[[], float]) -> Callable[[], float]:
+    """`now`, without keeping its object alive. python-liquid caches a parser per
+    environment (`functools.lru_cache`, 128 entries), and so keeps environments alive after
+    their engine is gone; a strong reference to the clock would keep the whole Studio (every
+    execution) alive too, and each garbage collection would walk it."""
+    if not inspect.ismethod(now):
+        return now
+    method = weakref.WeakMethod(now)
+
+    def current() -> float:
+        bound = method()
+        return bound() if bound is not None else time.time()  # only once the engine is gone
+
+    return current
+
+
 class StudioLiquid(Environment):
     """One per engine. `now` gives the current time (the engine's clock)."""
 
@@ -316,7 +335,7 @@ class StudioLiquid(Environment):
         # Environment.__init__ sets `strict_filters` on the instance (default True), so a
         # class attribute would not take: pass it.
         super().__init__(strict_filters=False)
-        self._now = now
+        self._now = _held_weakly(now)
         self.fast = fast  # False: python-liquid renders everything (the fast path's tests)
         self._templates: dict[str, Any] = {}
         self._renderers: dict[str, Callable[[dict[str, Any]], str]] = {}

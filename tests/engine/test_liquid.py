@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from typing import Any
 
 import pytest
@@ -208,6 +210,17 @@ async def test_engine_renders_with_its_clock() -> None:
     h.clock.set(START + 86400)
     execution = await h.start({"k": 1})
     assert h.messages(execution) == [("outbound", '2023-11-15 {"k": 1}')]
+
+
+async def test_a_finished_studio_is_freed_though_python_liquid_caches_its_environment() -> None:
+    # python-liquid's parser cache (128 environments) outlives the engine: it must not keep
+    # the Studio and its executions alive (the engine benchmark slowed down round by round).
+    h = Harness(rest_flow("m", say("m", "{{ 'now' | date: '%Y' }} {{ flow.data.k }}")))
+    assert h.messages(await h.start({"k": 1})) == [("outbound", "2023 1")]
+    studio = weakref.ref(h.studio)
+    del h
+    gc.collect()
+    assert studio() is None
 
 
 async def test_a_state_compiled_for_one_engine_is_compiled_again_for_another() -> None:
