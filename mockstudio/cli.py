@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import signal
@@ -322,10 +323,9 @@ def tune_gc() -> None:
     collector's sight (`gc.freeze`), and young collections run less often. Stored executions
     and their steps are many small long-lived objects; with the default thresholds the
     collector re-scans them constantly (measured: ~15% of the time to run a flow)."""
-    import gc
-
     gc.freeze()
     gc.set_threshold(50_000, 20, 10)
+    gc.enable()  # `python -m mockstudio` turns it off while the server loads (__main__.py)
 
 
 def serve(settings: Settings) -> int:
@@ -410,6 +410,8 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command != "serve" and args.command is not None:
+        gc.enable()  # __main__.py turned it off for the server's startup only
     if args.command == "validate":
         return validate(args.files)
     if args.command == "run":

@@ -30,6 +30,7 @@ from mockstudio.runflow import (
 )
 
 from .conftest import ROOT, SHARED_REFERENCE
+from .helpers import free_port
 
 DEMO = ROOT / "fixtures" / "definitions" / "appointment-reminder.json"
 REAL_FLOWS = SHARED_REFERENCE / "flows"
@@ -258,6 +259,39 @@ def test_the_commands_do_not_import_a_web_framework() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert done.stdout.strip() == "False", done.stderr
+
+
+def test_the_collector_is_off_only_while_the_server_loads() -> None:
+    # `python -m mockstudio` turns the cyclic collector off for startup (__main__.py); the
+    # server turns it back on once loaded, with what was loaded frozen; the other commands at once.
+    validate = (
+        "import gc, sys; from mockstudio.__main__ import run; "
+        f"sys.argv = ['mockstudio', 'validate', {str(DEMO)!r}]; code = run(); print(gc.isenabled(), code)"
+    )
+    done = subprocess.run([sys.executable, "-c", validate], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.stdout.split()[-2:] == ["True", "0"], done.stderr
+    serve = (
+        "import gc, os, sys, threading, time, urllib.request\n"
+        "from mockstudio.__main__ import run\n"
+        "port = sys.argv[1]\n"
+        "def watch():\n"
+        "    for _ in range(600):\n"
+        "        try:\n"
+        "            urllib.request.urlopen(f'http://127.0.0.1:{port}/_mockstudio/health', timeout=1)\n"
+        "        except OSError:\n"
+        "            time.sleep(0.05)\n"
+        "            continue\n"
+        "        print('collector', gc.isenabled(), gc.get_freeze_count() > 0, flush=True)\n"
+        "        os._exit(0)\n"
+        "    os._exit(1)\n"
+        "threading.Thread(target=watch, daemon=True).start()\n"
+        "sys.argv = ['mockstudio', '--port', port]\n"
+        "run()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", serve, str(free_port())], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    assert "collector True True" in done.stdout, done.stdout + done.stderr
 
 
 # -- run (subprocess) --------------------------------------------------------------------------
