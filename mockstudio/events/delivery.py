@@ -26,7 +26,7 @@ import hmac
 import logging
 import random
 import threading
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -39,7 +39,7 @@ from .streams import Sink
 from .studio_events import Event, envelope
 
 if TYPE_CHECKING:  # imported on first delivery: startup time for servers with no sink
-    import httpx
+    from .webhook import WebhookClient
 
 __all__ = ["Collector", "DeliveryConfig", "DeliveryRecord", "Dispatcher", "signature", "signed_url"]
 
@@ -49,6 +49,9 @@ TIMEOUT = 5.0  # seconds a sink has to answer
 GIVE_UP_AFTER = 4 * 3600.0  # virtual seconds after the first attempt
 _POLL = 0.25  # real seconds between looks at the clock while a retry is due later
 _MAX_BATCH = 100  # events per request
+# Real seconds: while events keep coming, a sink gets at most one part-full batch per 20 ms
+# (a request per event or two would cost the API far more than the wait costs anybody).
+_LINGER = 0.02
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,14 +79,18 @@ class DeliveryRecord:
     test_id: str | None = None  # a sink test's id (a sink that is not a webhook receives nothing)
 
 
+# An event queued for a sink: the schema version it is sent in, and its delivery record.
+_Item = tuple[Event, int, DeliveryRecord]
+
+
 @dataclass(slots=True)
 class _Channel:
     """One sink's queue and its worker's state."""
 
     sink: Sink
-    pending: deque[tuple[Event, int]] = field(default_factory=deque)
-    repeats: deque[tuple[Event, int]] = field(default_factory=deque)  # opt-in duplicates
-    batch: list[tuple[Event, int]] = field(default_factory=list)
+    pending: deque[_Item] = field(default_factory=deque)
+    repeats: deque[_Item] = field(default_factory=deque)  # opt-in duplicates
+    batch: list[_Item] = field(default_factory=list)
     attempts: int = 0
     first_attempt: float | None = None
     next_retry: float | None = None
@@ -91,6 +98,8 @@ class _Channel:
     delivered: int = 0
     wakeup: asyncio.Event | None = None
     task: asyncio.Task[None] | None = None
+    client: WebhookClient | None = None  # the worker's connection to the sink
+    last_sent: float = float("-inf")  # event-loop time of the last request
 
 
 class Collector:
@@ -159,16 +168,14 @@ class Dispatcher:
         now: Callable[[], float],
         auth_token_of: Callable[[str], str | None],
         config: DeliveryConfig | None = None,
-        client: httpx.AsyncClient | None = None,
     ) -> None:
         self.config = config or DeliveryConfig()
         self._now = now
         self._auth_token_of = auth_token_of
-        self._client = client
         self._random = random.Random(self.config.seed)
         self._channels: dict[str, _Channel] = {}
         self.collectors: list[Collector] = []
-        self.log: OrderedDict[tuple[str, str], DeliveryRecord] = OrderedDict()
+        self.log: deque[DeliveryRecord] = deque(maxlen=self.config.log_limit)  # oldest first
         self.loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
         self.dropped = 0  # batches a sink refused (4xx) or that were given up on
@@ -189,9 +196,10 @@ class Dispatcher:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        for channel in self._channels.values():
+            if channel.client is not None:
+                await channel.client.aclose()
+                channel.client = None
 
     # -- publishing -----------------------------------------------------------------------------
 
@@ -211,8 +219,7 @@ class Dispatcher:
 
     def enqueue(self, sink: Sink, event: Event, version: int) -> None:
         if sink.sink_type != "webhook":  # Kinesis, Segment and email sinks are not reached
-            self._record(event, sink.sid)
-            self.log[(event.id, sink.sid)].state = "not_sent"
+            self._record(event, sink.sid).state = "not_sent"
             return
         channel = self._channels.get(sink.sid)
         if channel is None:
@@ -221,20 +228,17 @@ class Dispatcher:
         if len(channel.pending) >= self.config.queue_limit:
             channel.overflow += 1
             return
-        channel.pending.append((event, version))
-        self._record(event, sink.sid)
+        channel.pending.append((event, version, self._record(event, sink.sid)))
         if channel.task is None or channel.wakeup is None:
             self._ensure_worker(channel)
         elif not channel.wakeup.is_set():
             self._wake(channel)
 
-    def _record(self, event: Event, sink_sid: str) -> None:
-        key = (event.id, sink_sid)
-        if key not in self.log:
-            test_id = event.data.get("test_id") if event.type == TEST_EVENT else None
-            self.log[key] = DeliveryRecord(event.id, event.type, event.account_sid, sink_sid, test_id=test_id)
-            if len(self.log) > self.config.log_limit:
-                self.log.popitem(last=False)
+    def _record(self, event: Event, sink_sid: str) -> DeliveryRecord:
+        test_id = event.data.get("test_id") if event.type == TEST_EVENT else None
+        record = DeliveryRecord(event.id, event.type, event.account_sid, sink_sid, test_id=test_id)
+        self.log.append(record)  # (the deque lets the oldest go)
+        return record
 
     def wake_all(self) -> None:
         """The clock moved: retries may be due."""
@@ -248,11 +252,12 @@ class Dispatcher:
             if account_sid is None or channel.sink.account_sid == account_sid:
                 if channel.task is not None:
                     channel.task.cancel()
+                if channel.client is not None:
+                    channel.client.close()
                 del self._channels[sid]
-        self.log = OrderedDict(
-            (key, record)
-            for key, record in self.log.items()
-            if account_sid is not None and record.account_sid != account_sid
+        self.log = deque(
+            (record for record in self.log if account_sid is not None and record.account_sid != account_sid),
+            maxlen=self.config.log_limit,
         )
 
     def overflow(self, sink_sid: str) -> int:
@@ -313,11 +318,16 @@ class Dispatcher:
     async def _work(self, channel: _Channel) -> None:
         wakeup = channel.wakeup
         assert wakeup is not None
+        loop = asyncio.get_running_loop()
         while True:
             wakeup.clear()
             if not channel.batch:
                 if not channel.pending and not channel.repeats:
                     await wakeup.wait()
+                    continue
+                linger = channel.last_sent + _LINGER - loop.time()
+                if linger > 0 and len(channel.pending) + len(channel.repeats) < _MAX_BATCH:
+                    await asyncio.sleep(linger)
                     continue
                 self._next_batch(channel)
             due = channel.next_retry
@@ -349,7 +359,8 @@ class Dispatcher:
         if channel.first_attempt is None:
             channel.first_attempt = now
         channel.attempts += 1
-        status, error = await self._post(sink, [envelope(event, version) for event, version in batch])
+        channel.last_sent = asyncio.get_running_loop().time()
+        status, error = await self._post(channel, [envelope(event, version) for event, version, _ in batch])
         retry = error is not None or status == 429 or (status is not None and status >= 500)
         if not retry and status is not None and status < 300:
             state, channel.next_retry = "delivered", None
@@ -365,30 +376,27 @@ class Dispatcher:
                 "Events: %d event(s) for sink %s %s after %d attempt(s) (last: %s)",
                 len(batch), sink.sid, "given up" if retry else "dropped", channel.attempts, status or error,
             )  # fmt: skip
-        for event, _ in batch:
-            record = self.log.get((event.id, sink.sid))
-            if record is not None:
-                record.state, record.attempts = state, record.attempts + 1
-                record.last_status, record.last_error, record.next_retry = status, error, channel.next_retry
+        next_retry = channel.next_retry
+        for _, _, record in batch:
+            record.state, record.attempts = state, record.attempts + 1
+            record.last_status, record.last_error, record.next_retry = status, error, next_retry
         if state != "retrying":
             channel.batch = []
 
-    async def _post(self, sink: Sink, events: list[dict[str, Any]]) -> tuple[int | None, str | None]:
+    async def _post(self, channel: _Channel, events: list[dict[str, Any]]) -> tuple[int | None, str | None]:
+        from .webhook import WebhookClient, WebhookError  # (first delivery only: see the module's imports)
+
+        sink = channel.sink
         body = orjson.dumps(events)
         url, credentials = signed_url(str(sink.configuration["destination"]), body)
-        headers = {"Content-Type": "application/json", "User-Agent": "mockstudio-event-streams"}
+        headers = [("Content-Type", "application/json"), ("User-Agent", "mockstudio-event-streams")]
         token = self._auth_token_of(sink.account_sid)
         if token is not None:
-            headers["X-Twilio-Signature"] = signature(token, url)
+            headers.append(("X-Twilio-Signature", signature(token, url)))
         method = str(sink.configuration.get("method", "POST")).upper()
-        import httpx  # (first delivery only: see the module's imports)
-
-        if self._client is None:
-            self._client = httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False)
+        if channel.client is None:
+            channel.client = WebhookClient(TIMEOUT)
         try:
-            response = await self._client.request(method, url, content=body, headers=headers, auth=credentials)
-        except httpx.TimeoutException:
-            return None, "timeout"
-        except httpx.HTTPError as exc:
-            return None, f"{type(exc).__name__}: {str(exc)[:200]}"
-        return response.status_code, None
+            return await channel.client.request(method, url, body, headers, credentials), None
+        except WebhookError as exc:
+            return None, str(exc)

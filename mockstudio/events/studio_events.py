@@ -28,9 +28,10 @@ _ENDED_THROUGH_API = "ENDED_BY_API"
 _REASONS = {ENDED_AT_FLOW_END: "FLOW_END"}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass is slower to make, and one is made per event
 class Event:
-    """One event, before its envelope: `data` is shared by every sink it goes to."""
+    """One event, before its envelope: `data` is shared by every sink it goes to. Not
+    changed once made."""
 
     id: str
     type: str

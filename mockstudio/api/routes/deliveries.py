@@ -56,7 +56,7 @@ async def list_deliveries(request: Request) -> Response:
     events = runtime(request).events
     dispatcher = events.dispatcher
     found: list[dict[str, Any]] = []
-    for record in reversed(dispatcher.log.values()):
+    for record in reversed(dispatcher.log):
         wanted = (sink_sid is None or record.sink_sid == sink_sid) and (kind is None or record.type == kind)
         if wanted and (state is None or record.state == state):
             found.append(_record(record))
