@@ -42,18 +42,30 @@ class Event:
 
 
 _last_second: list[Any] = [None, ""]  # the last whole second formatted, and its text
+_last_whole: list[Any] = [None, ""]  # the last whole-second moment, and its whole text
 
 
 def format_time(moment: float) -> str:
     """ISO 8601 in UTC with milliseconds: `2026-06-10T06:02:54.377Z`. The whole second's
-    text is kept: events come in bursts within one second, and strftime is most of the cost."""
+    text is kept: events come in bursts within one second, and strftime is most of the cost.
+    Executions' and steps' dates are whole seconds (ints): their text is kept whole."""
+    if type(moment) is int:
+        if _last_whole[0] != moment:
+            _last_whole[0], _last_whole[1] = moment, f"{_second_text(moment)}.000Z"
+        text: str = _last_whole[1]
+        return text
     whole = int(moment)
     millis = round((moment - whole) * 1000)
     if millis == 1000:
         whole, millis = whole + 1, 0
+    return f"{_second_text(whole)}.{millis:03d}Z"
+
+
+def _second_text(whole: int) -> str:
     if _last_second[0] != whole:
         _last_second[0], _last_second[1] = whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
-    return f"{_last_second[1]}.{millis:03d}Z"
+    text: str = _last_second[1]
+    return text
 
 
 def ended_reason(reason: str) -> str:
@@ -74,14 +86,16 @@ def _source(execution: Execution) -> str:
 
 
 def _execution_data(execution: Execution, status: str) -> dict[str, Any]:
+    created = format_time(execution.date_created)
+    updated = execution.date_updated
     return {
         "execution_sid": execution.sid,
         "account_sid": execution.account_sid,
         "flow_sid": execution.flow_sid,
-        "contact_channel_address": execution.contact_channel_address,
+        "contact_channel_address": execution.addresses[0],
         "status": status,
-        "date_created": format_time(execution.date_created),
-        "date_updated": format_time(execution.date_updated or execution.date_created),
+        "date_created": created,
+        "date_updated": created if updated is None or updated == execution.date_created else format_time(updated),
         "started_by": execution.initiated_by,
         "flow_revision": execution.flow_version,
     }
@@ -123,14 +137,22 @@ def test_event(event_id: str, account_sid: str, test_id: str, now: float) -> Eve
     return Event(event_id, TEST_EVENT, account_sid, now, "Sink", {"test_id": test_id})
 
 
+_dataschemas: dict[tuple[str, int], str] = {}
+
+
+def _dataschema(type_: str, schema_version: int) -> str:
+    kind = EVENT_TYPES.get(type_)
+    if kind is None:
+        return "https://events-schemas.twilio.com/EventStreams.TestSink/1.json"
+    return schema_url(kind.schema.id, schema_version)
+
+
 def envelope(event: Event, schema_version: int) -> dict[str, Any]:
     """The CloudEvents 1.0 envelope of `event` in one schema version."""
-    kind = EVENT_TYPES.get(event.type)
-    dataschema = (
-        schema_url(kind.schema.id, schema_version)
-        if kind is not None
-        else "https://events-schemas.twilio.com/EventStreams.TestSink/1.json"
-    )
+    key = (event.type, schema_version)
+    dataschema = _dataschemas.get(key)
+    if dataschema is None:
+        dataschema = _dataschemas[key] = _dataschema(event.type, schema_version)
     return {
         "specversion": "1.0",
         "type": event.type,
