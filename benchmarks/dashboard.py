@@ -6,6 +6,11 @@ and how the executions view answers when the flow has 100,000 executions.
 Needs Chromium at /usr/bin/chromium (or $MOCKSTUDIO_CHROMIUM) and Playwright (the test
 extras). Figures mean something only on a quiet machine.
 
+The server runs in a process of its own (`dashboard.py serve`, the app as `mockstudio serve`
+runs it, populated in-process before it listens), as a user's does: run inside this process
+it would share the GIL with Playwright's client, which is busy while a page loads, and
+answer each asset up to a switch interval late.
+
 - canvas: a fresh browser context per run opens `/_mockstudio/ui/#/flows/<the 100-widget
   IVR>` (tests/ui_flows.py, no offsets: the automatic layout runs too). The page marks
   `mockstudio:canvas-painted` in the first task after the first animation frame that
@@ -30,13 +35,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import uvicorn
+from harness import UVICORN_SETTINGS, server
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.ui_flows
 
+from mockstudio.app_factory import build_app
+from mockstudio.cli import tune_gc
 from mockstudio.clock import ManualClock
 from mockstudio.settings import Settings
-from mockstudio.studio import inert_definition
-from mockstudio.testing import MockStudioServer
+from mockstudio.studio import Studio, inert_definition
 from tests.ui_flows import ivr_definition
 
 CHROMIUM = os.environ.get("MOCKSTUDIO_CHROMIUM", "/usr/bin/chromium")
@@ -61,20 +69,20 @@ def _mark(page: Any, name: str) -> float:
     return value
 
 
-def canvas(browser: Any, server: MockStudioServer, flow_sid: str, runs: int) -> list[float]:
+def canvas(browser: Any, base_url: str, flow_sid: str, runs: int) -> list[float]:
     times = []
     for _ in range(runs + 1):
         context = browser.new_context(viewport={"width": 1440, "height": 900})
         page = context.new_page()
-        page.goto(f"{server.base_url}{UI}/#/flows/{flow_sid}")
+        page.goto(f"{base_url}{UI}/#/flows/{flow_sid}")
         times.append(_mark(page, "mockstudio:canvas-painted"))
         assert page.locator(".canvas .node").count() == 100
         context.close()
     return times[1:]  # the first run warms the server's caches and the browser's
 
 
-def executions_http(server: MockStudioServer, flow_sid: str, runs: int) -> dict[str, list[float]]:
-    base = f"{server.base_url}{UI}/api/flows/{flow_sid}/executions"
+def executions_http(base_url: str, flow_sid: str, runs: int) -> dict[str, list[float]]:
+    base = f"{base_url}{UI}/api/flows/{flow_sid}/executions"
     results: dict[str, list[float]] = {"first page": [], "page 1,000 deep": [], "contact filter, no match": []}
     with httpx.Client(timeout=60) as client:
         token = None
@@ -93,47 +101,66 @@ def executions_http(server: MockStudioServer, flow_sid: str, runs: int) -> dict[
     return results
 
 
-def executions_page(browser: Any, server: MockStudioServer, flow_sid: str, runs: int) -> list[float]:
+def executions_page(browser: Any, base_url: str, flow_sid: str, runs: int) -> list[float]:
     times = []
     for _ in range(runs + 1):
         context = browser.new_context(viewport={"width": 1440, "height": 900})
         page = context.new_page()
-        page.goto(f"{server.base_url}{UI}/#/flows/{flow_sid}/executions")
+        page.goto(f"{base_url}{UI}/#/flows/{flow_sid}/executions")
         page.locator("table.executions tbody tr[data-sid]").nth(49).wait_for()
         times.append(page.evaluate("() => performance.now()"))
         context.close()
     return times[1:]
 
 
+def serve(port: int, info: Path, executions: int) -> None:
+    """The server process: the two flows, `executions` ended executions of the second."""
+    clock = ManualClock(1_700_000_000)
+    app = build_app(Settings(), clock=clock)
+    studio: Studio = app.state.runtime.studio
+    account = studio.accounts[studio.default_account_sid]
+    ivr = account.create_flow("A 100-widget IVR", "published", json.dumps(ivr_definition(100))).sid
+    many = account.create_flow("A flow with many executions", "published", json.dumps(inert_definition())).sid
+    started = time.perf_counter()
+    for i in range(executions):
+        if i % 1000 == 0:
+            clock.advance(1)
+        account.create_execution(many, f"+1{i:010d}", "+15017122661", None)
+    print(f"populated {executions} executions in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    info.write_text(json.dumps({"ivr": ivr, "many": many}))
+    tune_gc()
+    uvicorn.run(app, port=port, **UVICORN_SETTINGS)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("mode", nargs="?", choices=["serve"], help="(the server process)")
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--executions", type=int, default=100_000)
+    parser.add_argument("--port", type=int)
+    parser.add_argument("--info", type=Path)
     args = parser.parse_args()
+    if args.mode == "serve":
+        serve(args.port, args.info, args.executions)
+        return 0
     if not Path(CHROMIUM).is_file():
         print(f"Chromium is not installed at {CHROMIUM}", file=sys.stderr)
         return 2
     from playwright.sync_api import sync_playwright
 
-    clock = ManualClock(1_700_000_000)
-    server = MockStudioServer(Settings(), clock=clock)
-    account = server.studio.accounts[server.account_sid]
-    ivr = account.create_flow("A 100-widget IVR", "published", json.dumps(ivr_definition(100))).sid
-    many = account.create_flow("A flow with many executions", "published", json.dumps(inert_definition())).sid
-    started = time.perf_counter()
-    for i in range(args.executions):
-        if i % 1000 == 0:
-            clock.advance(1)
-        account.create_execution(many, f"+1{i:010d}", "+15017122661", None)
-    print(f"populated {args.executions} executions in {time.perf_counter() - started:.1f} s", file=sys.stderr)
-    with server, sync_playwright() as playwright:
+    with (
+        server("dashboard", "dashboard.py", "serve", "--executions", str(args.executions), ready_timeout=600) as srv,
+        sync_playwright() as playwright,
+    ):
+        base_url = f"http://127.0.0.1:{srv.port}"
+        ivr, many = srv.info["ivr"], srv.info["many"]
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            painted = canvas(browser, server, ivr, args.runs)
+            painted = canvas(browser, base_url, ivr, args.runs)
             print(f"canvas, 100 widgets, navigation start to painted: {_summary(painted)}")
-            for label, values in executions_http(server, many, args.runs).items():
+            for label, values in executions_http(base_url, many, args.runs).items():
                 print(f"executions view over HTTP, {args.executions} executions, {label}: {_summary(values)}")
-            shown = executions_page(browser, server, many, args.runs)
+            shown = executions_page(browser, base_url, many, args.runs)
             print(f"executions page in the browser, navigation start to 50 rows: {_summary(shown)}")
         finally:
             browser.close()

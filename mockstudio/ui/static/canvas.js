@@ -162,12 +162,17 @@ export function createCanvas(definition, { onSelect } = {}) {
   const edgeLayer = svg("g", { class: "edges" });
   const nodeLayer = svg("g", { class: "nodes" });
   const viewport = svg("g", { class: "viewport" }, edgeLayer, nodeLayer);
+  // The drawing joins the page once its first transform is set (fit), so that Chromium lays
+  // its text out once, not once to measure the canvas and again for the new transform.
   const root = svg(
     "svg",
     { role: "img", "aria-label": "Flow canvas" },
     svg("defs", {}, arrow("arrow", "#9aa1b3"), arrow("arrow-taken", "#0263e0")),
-    viewport,
   );
+  const attach = () => {
+    if (viewport.parentNode !== root) root.appendChild(viewport);
+  };
+  requestAnimationFrame(attach); // shown without a fit: still drawn in its first frame
 
   // One arrow per (widget, next widget); several events leading there share it and its label.
   const edgeList = [];
@@ -300,6 +305,7 @@ export function createCanvas(definition, { onSelect } = {}) {
     const start = positions.get(definition.initial_state);
     if (start && bw * view.k > w) view.x = w / 2 - (start.x + NODE_WIDTH / 2) * view.k;
     apply();
+    attach();
   }
 
   function centre(name) {
