@@ -6,13 +6,13 @@ Events: `{"kind": K, "flow_sid": ..., "execution_sid": ...}` with K one of `exec
 (created, parked, resumed, ended), `step`, `message`, `deleted`, `flow`, `clock`, `reset`;
 `ready` opens the stream and `reload` replaces what a full queue dropped. The page re-reads
 what it shows when an event concerns it; the events carry no data, so a page never trusts
-them for content and one that missed some only needs to read again. For the same reason an
-event already waiting in a queue is not queued twice.
+them for content and one that missed some only needs to read again (or reads once for two).
 
 - Zero cost without a page: the feed subscriber is registered while at least one stream is
   open, and removed with the last one.
-- Few writes: a stream waits a moment after the first event of a burst (less once its
-  queue is half full), then writes what gathered as one chunk.
+- Little work per change, few writes: what changes name is gathered for a moment after the
+  first of a burst (each event once; less than that moment once half a queue's worth has
+  gathered), then encoded once and handed to every stream as one chunk, which it writes.
 - A slow or stalled page never slows the API or the engine: the subscriber only appends to
   each stream's bounded queue (never waits). A queue that fills is emptied and holds one
   `{"kind": "reload"}` instead (the page reads its whole view again), and nothing more is
@@ -67,6 +67,9 @@ _RELOAD = b'data: {"kind":"reload"}\n\n'
 _HEARTBEAT = b": heartbeat\n\n"
 
 
+_Key = tuple[str, str | None, str | None]  # an event: kind, flow SID, execution SID
+
+
 def _event(kind: str, flow_sid: str | None = None, execution_sid: str | None = None) -> bytes:
     # SIDs are letters and hex digits (routes and fixtures refuse any other): no escaping needed.
     text = f'data: {{"kind":"{kind}"'
@@ -77,72 +80,70 @@ def _event(kind: str, flow_sid: str | None = None, execution_sid: str | None = N
     return (text + "}\n\n").encode()
 
 
-def _events_of(change: Change) -> list[bytes]:
+def _keys_of(change: Change) -> list[_Key]:
     """The events a change makes (none for changes no view shows)."""
     kind = type(change)
     if kind is StepEnded:
         assert isinstance(change, StepEnded)
-        return [_event("step", change.execution.flow_sid, change.execution.sid)]
+        return [("step", change.execution.flow_sid, change.execution.sid)]
     if kind in (ExecutionCreated, ExecutionEnded, ExecutionParked, ExecutionResumed):
         execution = change.execution  # type: ignore[attr-defined]
-        return [_event("execution", execution.flow_sid, execution.sid)]
+        return [("execution", execution.flow_sid, execution.sid)]
     if kind is ExecutionsDeleted:
         assert isinstance(change, ExecutionsDeleted)
         executions = change.executions
         if len(executions) <= _DELETIONS_NAMED:  # (a page showing one knows not to read it again)
-            return [_event("deleted", e.flow_sid, e.sid) for e in executions]
+            return [("deleted", e.flow_sid, e.sid) for e in executions]
         # A flow's deletion or the cap can remove thousands: one per flow ("some of its executions").
-        return [_event("deleted", flow_sid) for flow_sid in dict.fromkeys(e.flow_sid for e in executions)]
+        return [("deleted", flow_sid, None) for flow_sid in dict.fromkeys(e.flow_sid for e in executions)]
     if kind in (MessageSent, MessageReceived):
         message = change.message  # type: ignore[attr-defined]
-        return [_event("message", message.flow_sid, message.execution_sid)]
+        return [("message", message.flow_sid, message.execution_sid)]
     if kind is MessagesCleared:
-        return [_event("message")]
+        return [("message", None, None)]
     if kind in (FlowCreated, FlowUpdated, FlowDeleted):
-        return [_event("flow", change.flow.sid)]  # type: ignore[attr-defined]
+        return [("flow", change.flow.sid, None)]  # type: ignore[attr-defined]
     if kind is NumberBound:
         assert isinstance(change, NumberBound)
-        return [_event("flow", change.flow_sid)]
+        return [("flow", change.flow_sid, None)]
     if kind is ClockMoved:
-        return [_event("clock")]
+        return [("clock", None, None)]
     if kind is Reset:
-        return [_event("reset")]
+        return [("reset", None, None)]
     return []
 
 
 class LiveStream:
-    """One page's stream: its account and its bounded queue of encoded events. An event
-    already waiting is not queued again (it only ever means "read this again")."""
+    """One page's stream: its account and its bounded queue of encoded events (chunks of
+    them, with their count)."""
 
-    __slots__ = ("account_sid", "batching", "limit", "overflowed", "queue", "wakeup")
+    __slots__ = ("account_sid", "count", "limit", "overflowed", "queue", "wakeup")
 
     def __init__(self, account_sid: str, limit: int) -> None:
         self.account_sid = account_sid
         self.limit = limit
-        self.queue: dict[bytes, None] = {}
+        self.queue: list[bytes] = []
+        self.count = 0  # events in the queue
         self.overflowed = False  # the queue holds only a reload: nothing more is needed
-        self.batching = False  # waiting for more of a burst: woken early only past half the limit
         self.wakeup = asyncio.Event()
 
-    def put(self, event: bytes) -> None:
+    def put(self, chunk: bytes, events: int) -> None:
         if self.overflowed:
             return
-        queue = self.queue
-        if event in queue:
-            return
-        if len(queue) >= self.limit:
-            queue.clear()
-            queue[_RELOAD] = None
+        if self.count + events > self.limit:
+            self.queue = [_RELOAD]
+            self.count = 1
             self.overflowed = True
             self.wakeup.set()
             return
-        queue[event] = None
-        if not self.wakeup.is_set() and (not self.batching or len(queue) >= self.limit // 2):
-            self.wakeup.set()
+        self.queue.append(chunk)
+        self.count += events
+        self.wakeup.set()
 
     def take(self) -> bytes:
         chunk = b"".join(self.queue)
-        self.queue.clear()
+        self.queue = []
+        self.count = 0
         self.overflowed = False
         self.wakeup.clear()
         return chunk
@@ -164,6 +165,9 @@ class LiveFeed:
         self.heartbeat_seconds = heartbeat_seconds
         self.batch_seconds = batch_seconds
         self.streams: list[LiveStream] = []
+        self._gathered: dict[str | None, dict[_Key, None]] = {}  # the burst's events, by account
+        self._gathered_count = 0
+        self._flush_at: asyncio.TimerHandle | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
@@ -173,20 +177,39 @@ class LiveFeed:
 
     def __call__(self, change: Change) -> None:
         # Read the change now (its models are live objects), deliver on the loop.
-        events = _events_of(change)
-        if not events:
+        keys = _keys_of(change)
+        if not keys:
             return
         if self._loop_thread == threading.get_ident():
-            self._deliver(change.account_sid, events)
+            self._gather(change.account_sid, keys)
         elif self._loop is not None:
             with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is listening
-                self._loop.call_soon_threadsafe(self._deliver, change.account_sid, events)
+                self._loop.call_soon_threadsafe(self._gather, change.account_sid, keys)
 
-    def _deliver(self, account_sid: str | None, events: list[bytes]) -> None:
-        for stream in self.streams:
-            if account_sid is None or stream.account_sid == account_sid:
-                for event in events:
-                    stream.put(event)
+    def _gather(self, account_sid: str | None, keys: list[_Key]) -> None:
+        gathered = self._gathered.get(account_sid)
+        if gathered is None:
+            gathered = self._gathered[account_sid] = {}
+        for key in keys:
+            if key not in gathered:
+                gathered[key] = None
+                self._gathered_count += 1
+        if self._gathered_count >= self.queue_limit // 2:
+            self._flush()  # a page that keeps reading is never told to reload for a burst
+        elif self._flush_at is None and self._loop is not None:
+            self._flush_at = self._loop.call_later(self.batch_seconds, self._flush)
+
+    def _flush(self) -> None:
+        if self._flush_at is not None:
+            self._flush_at.cancel()
+            self._flush_at = None
+        gathered, self._gathered = self._gathered, {}
+        self._gathered_count = 0
+        for account_sid, keys in gathered.items():
+            chunk = b"".join([_event(*key) for key in keys])
+            for stream in self.streams:
+                if account_sid is None or stream.account_sid == account_sid:
+                    stream.put(chunk, len(keys))
 
     # -- streams ----------------------------------------------------------------------------
 
@@ -223,27 +246,16 @@ class LiveFeed:
                     if not stream.queue:
                         yield _HEARTBEAT
                         continue
-                await self._rest_of_burst(stream)
                 yield stream.take()
         finally:
             self._close(stream)
 
-    async def _rest_of_burst(self, stream: LiveStream) -> None:
-        """Wait a moment for more events (fewer, larger writes), unless the queue is half
-        full: a page that keeps reading is never told to reload for a burst."""
-        if len(stream.queue) >= stream.limit // 2 or stream.overflowed:
-            return
-        stream.batching = True
-        stream.wakeup.clear()
-        try:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stream.wakeup.wait(), self.batch_seconds)
-        finally:
-            stream.batching = False
-
     def close(self) -> None:
         """End every stream (and refuse new ones): the server is shutting down."""
         self.closed = True
+        if self._flush_at is not None:
+            self._flush_at.cancel()
+            self._flush_at = None
         for stream in self.streams:
             stream.wakeup.set()
 
