@@ -128,6 +128,19 @@ def test_a_sink_that_never_answers_times_out_and_is_retried() -> None:
         silent.close()
 
 
+def test_a_destination_that_cannot_be_reached_is_retried_and_the_sink_keeps_working() -> None:
+    # A host name IDNA cannot encode (a label over 63 characters) fails inside the resolver's
+    # encoding, not as a connection error: the delivery is retried like any other failure.
+    url = f"http://{'a' * 64}.example/events"
+    with MockStudioServer(Settings(events_webhook=url), clock=ManualClock(1_700_000_000)) as server:
+        create(server, 1)
+        wait(lambda: attempted(server))
+        (record,) = attempted(server)
+        assert record["state"] == "retrying" and "label" in record["last_error"]
+        server.advance_clock(3600)  # the retry happens: the sink's worker is alive
+        wait(lambda: attempted(server)[0]["attempts"] >= 2)
+
+
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("tls")

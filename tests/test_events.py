@@ -328,6 +328,12 @@ def test_a_full_queue_drops_and_counts(receiver: Receiver) -> None:
         ({"Description": "d", "SinkConfiguration": "[1]", "SinkType": "webhook"}, "Invalid SinkConfiguration"),
         ({"Description": "d", "SinkConfiguration": '{"method": "POST"}', "SinkType": "webhook"}, "destination"),
         ({"Description": "d", "SinkConfiguration": '{"destination": "ftp://x/y"}', "SinkType": "webhook"}, "http"),
+        ({"Description": "d", "SinkConfiguration": '{"destination": "http://[::1"}', "SinkType": "webhook"}, "http"),
+        (
+            {"Description": "d", "SinkConfiguration": '{"destination": "http://x:99999/e"}', "SinkType": "webhook"},
+            "http",
+        ),
+        ({"Description": "d", "SinkConfiguration": '{"destination": "http://x:0/e"}', "SinkType": "webhook"}, "http"),
         (
             {
                 "Description": "d",

@@ -400,3 +400,7 @@ class Dispatcher:
             return await channel.client.request(method, url, body, headers, credentials), None
         except WebhookError as exc:
             return None, str(exc)
+        except Exception as exc:  # whatever a destination does, the sink's worker carries on (and retries)
+            log.debug("Events: delivery to %s failed", sink.sid, exc_info=True)
+            channel.client.close()
+            return None, f"{type(exc).__name__}: {str(exc)[:200]}"

@@ -477,8 +477,12 @@ def checked_configuration(sink_type: str, configuration: dict[str, Any]) -> dict
             raise InvalidParameter(f"Invalid SinkConfiguration: a {sink_type} sink needs {name!r}")
     if sink_type == "webhook":
         destination = configuration["destination"]
-        parts = urlsplit(destination)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        try:
+            parts = urlsplit(destination)
+            port_ok = parts.port is None or parts.port > 0  # (reading it checks it: 0-65535)
+        except ValueError:  # an unclosed IPv6 bracket, a port that is not a number or too large
+            port_ok = False
+        if not port_ok or parts.scheme not in ("http", "https") or not parts.hostname:
             raise InvalidParameter(
                 f"Invalid SinkConfiguration: destination {destination[:128]!r} is not an http(s) URL"
             )

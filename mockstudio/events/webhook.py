@@ -118,7 +118,7 @@ class WebhookClient:
             tls = self._tls
         try:
             reader, writer = await asyncio.open_connection(origin.host, origin.port, ssl=tls, limit=_READ_CHUNK)
-        except (OSError, ssl.SSLError) as exc:
+        except (OSError, ssl.SSLError, ValueError) as exc:  # ValueError: a host IDNA cannot encode
             raise WebhookError(f"{type(exc).__name__}: {str(exc)[:200]}") from None
         self._connection = _Connection(origin, reader, writer)
         return self._connection
