@@ -335,6 +335,11 @@ def test_a_full_queue_drops_and_counts(receiver: Receiver) -> None:
         ),
         ({"Description": "d", "SinkConfiguration": '{"destination": "http://x:0/e"}', "SinkType": "webhook"}, "http"),
         (
+            {"Description": "d", "SinkConfiguration": '{"destination": "http://x/e\\r\\nX: y"}', "SinkType": "webhook"},
+            "http",
+        ),
+        ({"Description": "d", "SinkConfiguration": '{"destination": "http://x/a b"}', "SinkType": "webhook"}, "http"),
+        (
             {
                 "Description": "d",
                 "SinkConfiguration": '{"destination": "http://x", "method": "PUT"}',

@@ -482,6 +482,8 @@ def checked_configuration(sink_type: str, configuration: dict[str, Any]) -> dict
             port_ok = parts.port is None or parts.port > 0  # (reading it checks it: 0-65535)
         except ValueError:  # an unclosed IPv6 bracket, a port that is not a number or too large
             port_ok = False
+        if any(c.isspace() or not c.isprintable() for c in destination):
+            port_ok = False  # (urlsplit drops tabs and line breaks silently: refuse them instead)
         if not port_ok or parts.scheme not in ("http", "https") or not parts.hostname:
             raise InvalidParameter(
                 f"Invalid SinkConfiguration: destination {destination[:128]!r} is not an http(s) URL"
