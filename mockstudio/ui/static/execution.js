@@ -72,6 +72,7 @@ export function executionPage(flowSid, executionSid) {
   const contextSlot = el("div");
   let canvas = null;
   let shown = false;
+  let gone = false; // deleted: nothing left to read
   let execution = null;
   let drawn = null; // the execution as the header shows it (JSON)
   let armed = false;
@@ -106,9 +107,13 @@ export function executionPage(flowSid, executionSid) {
   }
 
   async function remove() {
+    // From now on nothing reads it again: a live update still due (from End, say) would ask
+    // for an execution that is gone.
+    gone = true;
     try {
       await post(`${API}/flows/${flowSid}/executions/${executionSid}/delete`);
     } catch (error) {
+      gone = false;
       toast(error.message, true);
       await refresh();
       return;
@@ -237,7 +242,6 @@ export function executionPage(flowSid, executionSid) {
     el("div", { class: "card" }, contextSlot),
   );
   const about = aboutExecution(flowSid, executionSid);
-  let gone = false;
   return {
     element,
     reread: () => (gone ? Promise.resolve() : reread()),
