@@ -33,7 +33,7 @@ from harness import (
 
 @dataclass
 class Config:
-    rounds: int = 3
+    rounds: int = 5
     duration: float = 5.0
     warmup: float = 2.0
     connections: int = 16

@@ -1,7 +1,7 @@
 """Run mockstudio's benchmarks: all of them, or those named.
 
     .venv/bin/python benchmarks/run.py [fetch create list startup memory reset
-                                        engine create-flow memory-flow soak] [--rounds 3]
+                                        engine create-flow memory-flow soak] [--rounds 5]
                                        [--duration 5] [--pin] [--ref REF]
 
 Prints a Markdown table and writes it, with per-round figures and the environment, to
@@ -142,7 +142,8 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("names", nargs="*", metavar="NAME", help=" ".join(NAMES))
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per HTTP comparison")
+    # Five: on a shared 2-core machine one round's ratio swings by 0.1 or more either way.
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds per HTTP comparison")
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per wrk run")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of wrk warm-up per server")
     parser.add_argument("--startup-runs", type=int, default=7)
