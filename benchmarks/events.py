@@ -22,8 +22,8 @@ import time
 import tracemalloc
 from typing import Any
 
-from harness import DEMO_FLOW, HERE, Outcome, Row, child_cwd, clean_env, http_request, log, server, wrk
-from http_benchmarks import Config, _check, _throughput
+from harness import DEMO_FLOW, HERE, Outcome, Row, child_cwd, clean_env, http_request, log, server
+from http_benchmarks import Config, _throughput, demo_creates
 
 CREATE_MINIMUM = 0.8
 DELIVERY_MINIMUM = 2_000.0
@@ -37,16 +37,7 @@ def create_with_sink(config: Config) -> Outcome:
             server("no sink", "serve_populated.py", "--executions", "0") as plain,
             server("webhook sink", "serve_populated.py", "--executions", "0", "--events-webhook", url) as hooked,
         ):
-            path = f"/v2/Flows/{DEMO_FLOW}/Executions"
-            body = b"To=%2B19990000000&From=%2B15550000000&Parameters=%7B%22name%22%3A%22Zeke%22%7D"
-            for srv in (plain, hooked):
-                _check(srv, "POST", path, 201, body)
-
-            def run(srv: Any, duration: float) -> Any:
-                status, payload = http_request(srv.port, "POST", "/_mockstudio/reset")
-                if status != 200:
-                    raise RuntimeError(f"reset answered {status}: {payload[:300]!r}")
-                return wrk(srv, path, create=True, expected=201, duration=duration, connections=config.connections)
+            run = demo_creates(config, plain, hooked)
 
             outcome = _throughput(
                 "events",

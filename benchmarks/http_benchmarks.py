@@ -41,6 +41,30 @@ class Config:
 
 Runner = Callable[[Server, float], WrkResult]
 
+DEMO_CREATE_PATH = f"/v2/Flows/{DEMO_FLOW}/Executions"
+DEMO_CREATE_BODY = b"To=%2B19990000000&From=%2B15550000000&Parameters=%7B%22name%22%3A%22Zeke%22%7D"
+
+
+def reset(srv: Server) -> None:
+    """Back to the fixtures alone, so rounds are alike (the state, and with it the garbage
+    collector's work, grows by ~15k executions per run)."""
+    status, payload = http_request(srv.port, "POST", "/_mockstudio/reset")
+    if status != 200:
+        raise RuntimeError(f"reset answered {status}: {payload[:300]!r}")
+
+
+def demo_creates(config: Config, *servers: Server) -> Runner:
+    """Check that each of `servers` creates an execution of the demo flow, and return the
+    runner of the create benchmarks: a reset, then wrk creating executions of it."""
+    for srv in servers:
+        _check(srv, "POST", DEMO_CREATE_PATH, 201, DEMO_CREATE_BODY)
+
+    def run(srv: Server, duration: float) -> WrkResult:
+        reset(srv)
+        return wrk(srv, DEMO_CREATE_PATH, create=True, expected=201, duration=duration, connections=config.connections)
+
+    return run
+
 
 def _interleave(
     config: Config, a: tuple[str, Server, Runner], b: tuple[str, Server, Runner]
@@ -137,21 +161,13 @@ def create(config: Config) -> Outcome:
         server("baseline", "baseline_app.py", "form") as base,
         server("mockstudio", "serve_populated.py", "--executions", "0") as mock,
     ):
-        path = f"/v2/Flows/{DEMO_FLOW}/Executions"
-        body = b"To=%2B19990000000&From=%2B15550000000&Parameters=%7B%22name%22%3A%22Zeke%22%7D"
-        _check(base, "POST", path, 200, body)
-        _check(mock, "POST", path, 201, body)
+        _check(base, "POST", DEMO_CREATE_PATH, 200, DEMO_CREATE_BODY)
+        run_mock = demo_creates(config, mock)
 
         def run_base(srv: Server, duration: float) -> WrkResult:
-            return wrk(srv, path, create=True, expected=200, duration=duration, connections=config.connections)
-
-        def run_mock(srv: Server, duration: float) -> WrkResult:
-            # Every run starts from the fixtures alone, so rounds are alike (the state, and
-            # with it the garbage collector's work, grows by ~15k executions per run).
-            status, payload = http_request(srv.port, "POST", "/_mockstudio/reset")
-            if status != 200:
-                raise RuntimeError(f"reset answered {status}: {payload[:300]!r}")
-            return wrk(srv, path, create=True, expected=201, duration=duration, connections=config.connections)
+            return wrk(
+                srv, DEMO_CREATE_PATH, create=True, expected=200, duration=duration, connections=config.connections
+            )
 
         return _throughput(
             "create",
@@ -243,17 +259,14 @@ def create_flow(config: Config) -> Outcome:
         server("five-widget", "serve_populated.py", "--executions", "0", "--bench-flows", "--bench-routes") as five,
     ):
         paths = {inert.name: f"/v2/Flows/{flows.INERT}/Executions", five.name: f"/v2/Flows/{flows.FIVE}/Executions"}
-        body = b"To=%2B19990000000&From=%2B15550000000&Parameters=%7B%22name%22%3A%22Zeke%22%7D"
         for srv, sid in ((inert, flows.INERT), (five, flows.FIVE)):
-            _check(srv, "POST", paths[srv.name], 201, body)
+            _check(srv, "POST", paths[srv.name], 201, DEMO_CREATE_BODY)
             settled = json.loads(_check(srv, "GET", f"/_bench/stats?flow={sid}", 200))
             if settled["bad"] or settled["executions"] != 1:
                 raise RuntimeError(f"{srv.name}: the check execution did not run as expected: {settled}")
 
         def run(srv: Server, duration: float) -> WrkResult:
-            status, payload = http_request(srv.port, "POST", "/_mockstudio/reset")
-            if status != 200:
-                raise RuntimeError(f"reset answered {status}: {payload[:300]!r}")
+            reset(srv)
             result = wrk(
                 srv, paths[srv.name], create=True, expected=201, duration=duration, connections=config.connections
             )
@@ -304,15 +317,5 @@ def create_with(config: Config, name: str, target: str, minimum: float, *flags: 
         server("plain", "serve_populated.py", "--executions", "0") as plain,
         server("with", "serve_populated.py", "--executions", "0", *flags) as subject,
     ):
-        path = f"/v2/Flows/{DEMO_FLOW}/Executions"
-        body = b"To=%2B19990000000&From=%2B15550000000&Parameters=%7B%22name%22%3A%22Zeke%22%7D"
-        for srv in (plain, subject):
-            _check(srv, "POST", path, 201, body)
-
-        def run(srv: Server, duration: float) -> WrkResult:
-            status, payload = http_request(srv.port, "POST", "/_mockstudio/reset")
-            if status != 200:
-                raise RuntimeError(f"reset answered {status}: {payload[:300]!r}")
-            return wrk(srv, path, create=True, expected=201, duration=duration, connections=config.connections)
-
+        run = demo_creates(config, plain, subject)
         return _throughput(name, target, minimum, config, ("plain", plain, run), (" ".join(flags), subject, run))

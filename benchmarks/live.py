@@ -19,8 +19,8 @@ import sys
 import time
 from typing import Any
 
-from harness import DEMO_FLOW, HERE, HOST, Outcome, child_cwd, clean_env, http_request, log, server, wrk
-from http_benchmarks import Config, _check, _throughput
+from harness import HERE, HOST, Outcome, child_cwd, clean_env, log, server
+from http_benchmarks import Config, _throughput, demo_creates
 
 DASHBOARDS = 3
 CREATE_MINIMUM = 0.9
@@ -32,10 +32,7 @@ def create_with_dashboards(config: Config) -> Outcome:
         server("no dashboard", "serve_populated.py", "--executions", "0") as plain,
         server("dashboards", "serve_populated.py", "--executions", "0") as watched,
     ):
-        path = f"/v2/Flows/{DEMO_FLOW}/Executions"
-        body = b"To=%2B19990000000&From=%2B15550000000&Parameters=%7B%22name%22%3A%22Zeke%22%7D"
-        for srv in (plain, watched):
-            _check(srv, "POST", path, 201, body)
+        run = demo_creates(config, plain, watched)
         reader = subprocess.Popen(
             [sys.executable, str(HERE / "live.py"), "read", str(watched.port), str(DASHBOARDS)],
             cwd=child_cwd(),
@@ -49,12 +46,6 @@ def create_with_dashboards(config: Config) -> Outcome:
             assert reader.stdout is not None
             if reader.stdout.readline().strip() != b"ready":
                 raise RuntimeError("the live reader did not connect")
-
-            def run(srv: Any, duration: float) -> Any:
-                status, payload = http_request(srv.port, "POST", "/_mockstudio/reset")
-                if status != 200:
-                    raise RuntimeError(f"reset answered {status}: {payload[:300]!r}")
-                return wrk(srv, path, create=True, expected=201, duration=duration, connections=config.connections)
 
             outcome = _throughput(
                 "dashboards",
