@@ -54,14 +54,15 @@ def _is_package(name: str) -> bool:
     return MODULES[name].name == "__init__.py"
 
 
-def _imports(name: str) -> Iterator[str]:
-    """Every module `name` imports (absolute names, any package)."""
+def _import_statements(name: str) -> Iterator[tuple[str, list[str]]]:
+    """Each import of module `name`: the absolute module it imports from, and the names a
+    `from` import takes (none for `import x`)."""
     tree = ast.parse(MODULES[name].read_text(encoding="utf-8"))
     package = name if _is_package(name) else name.rpartition(".")[0]
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
-                yield alias.name
+                yield alias.name, []
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".")
@@ -69,10 +70,17 @@ def _imports(name: str) -> Iterator[str]:
                 target = ".".join(base + ([node.module] if node.module else []))
             else:
                 target = node.module or ""
-            yield target
-            for alias in node.names:  # `from . import module`
-                if f"{target}.{alias.name}" in MODULES:
-                    yield f"{target}.{alias.name}"
+            yield target, [alias.name for alias in node.names]
+
+
+def _imports(name: str) -> Iterator[str]:
+    """Every module `name` imports (absolute names, any package)."""
+    for target, names in _import_statements(name):
+        yield target
+        if names:
+            for imported in names:  # `from . import module`
+                if f"{target}.{imported}" in MODULES:
+                    yield f"{target}.{imported}"
 
 
 def _graph() -> dict[str, set[str]]:
@@ -179,31 +187,17 @@ def _private_imports(name: str) -> Iterator[str]:
     """`module:name` for each private name `name` imports from another module, and each
     private module it imports from outside its own package (a mockstudio module such as
     `mockstudio._bridge` is private to the package `mockstudio`, so usable within it)."""
-    tree = ast.parse(MODULES[name].read_text(encoding="utf-8"))
-    package = name if _is_package(name) else name.rpartition(".")[0]
-    for node in ast.walk(tree):
-        targets: list[tuple[str, list[str]]] = []
-        if isinstance(node, ast.Import):
-            targets = [(alias.name, []) for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")
-                base = base[: len(base) - node.level + 1]
-                target = ".".join(base + ([node.module] if node.module else []))
-            else:
-                target = node.module or ""
-            targets = [(target, [alias.name for alias in node.names])]
-        for target, names in targets:
-            parts = target.split(".")
-            for i, part in enumerate(parts):
-                owner = ".".join(parts[:i])
-                if _private(part) and not (owner and (name == owner or name.startswith(owner + "."))):
-                    yield target
-                    break
-            for imported in names:
-                # `from . import _module` within its package is a module, not a private name
-                if _private(imported) and not (f"{target}.{imported}" in MODULES and name.startswith(target)):
-                    yield f"{target}:{imported}"
+    for target, names in _import_statements(name):
+        parts = target.split(".")
+        for i, part in enumerate(parts):
+            owner = ".".join(parts[:i])
+            if _private(part) and not (owner and (name == owner or name.startswith(owner + "."))):
+                yield target
+                break
+        for imported in names:
+            # `from . import _module` within its package is a module, not a private name
+            if _private(imported) and not (f"{target}.{imported}" in MODULES and name.startswith(target)):
+                yield f"{target}:{imported}"
 
 
 def test_no_private_imports_across_modules() -> None:
