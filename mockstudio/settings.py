@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .urls import is_http_url
+
 __all__ = [
     "DEFAULT_ACCOUNT_SID",
     "DEFAULT_AUTH_TOKEN",
@@ -110,6 +112,14 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("events_webhook")
+    @classmethod
+    def _check_webhook(cls, value: str | None) -> str | None:
+        # It becomes a sink's destination: the Events API's check (Sinks refuse the others).
+        if value is not None and not is_http_url(value):
+            raise ValueError("must be an http(s) URL with a host, and no spaces")
+        return value
 
 
 def _check_widget_events(value: dict[str, str]) -> dict[str, str]:

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from jsonschema import Draft202012Validator
+from pydantic import ValidationError
 from twilio.request_validator import RequestValidator
 
 from mockstudio.clock import ManualClock
@@ -464,6 +465,12 @@ def test_events_webhook_setting_needs_no_api_calls(receiver: Receiver) -> None:
         run_demo(server, server.httpx_client())
         receiver.wait(lambda: any(e["type"] == ENDED for e in receiver.events()))
         assert [e["type"] for e in receiver.events()] == [STARTED, STEP, STEP, STEP, STEP, ENDED]
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "http://x:99999/e", "http://x/a b", "http://"])
+def test_a_bad_events_webhook_setting_stops_startup(url: str) -> None:
+    with pytest.raises(ValidationError, match="events_webhook"):
+        Settings(events_webhook=url)
 
 
 def test_fixture_sinks_are_active_and_survive_reset(tmp_path: Path, receiver: Receiver) -> None:

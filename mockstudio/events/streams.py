@@ -15,11 +15,11 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 from .. import jsontext, sids
 from ..domain.paging import Page, PageRequest, SortedIndex
 from ..errors import InvalidParameter, MissingParameter, NotFound
+from ..urls import is_http_url
 from .catalogue import EVENT_TYPES, SCHEMAS, EventType, Schema
 
 __all__ = [
@@ -477,14 +477,7 @@ def checked_configuration(sink_type: str, configuration: dict[str, Any]) -> dict
             raise InvalidParameter(f"Invalid SinkConfiguration: a {sink_type} sink needs {name!r}")
     if sink_type == "webhook":
         destination = configuration["destination"]
-        try:
-            parts = urlsplit(destination)
-            port_ok = parts.port is None or parts.port > 0  # (reading it checks it: 0-65535)
-        except ValueError:  # an unclosed IPv6 bracket, a port that is not a number or too large
-            port_ok = False
-        if any(c.isspace() or not c.isprintable() for c in destination):
-            port_ok = False  # (urlsplit drops tabs and line breaks silently: refuse them instead)
-        if not port_ok or parts.scheme not in ("http", "https") or not parts.hostname:
+        if not is_http_url(destination):
             raise InvalidParameter(
                 f"Invalid SinkConfiguration: destination {destination[:128]!r} is not an http(s) URL"
             )
