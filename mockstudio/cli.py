@@ -410,7 +410,7 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command != "serve" and args.command is not None:
+    if args.command in ("validate", "run"):
         gc.enable()  # __main__.py turned it off for the server's startup only
     if args.command == "validate":
         return validate(args.files)
