@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -165,3 +172,41 @@ def survey_flow() -> dict[str, Any]:
         "initial_state": "Trigger",
         "flags": {"allow_concurrent_calls": True},
     }
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@contextlib.contextmanager
+def server_process() -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """`python -m mockstudio` on a free port, as a user starts it (no MOCKSTUDIO_ variables
+    of the test run), once healthy: the process (its output piped to `stdout`) and its base
+    URL. Killed at the end if it still runs."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MOCKSTUDIO_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mockstudio", "--port", str(port), "--log-level", "warning", "--no-access-log"],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                raise AssertionError(f"the server exited early with status {process.returncode}")
+            try:
+                if httpx.get(f"{base}/_mockstudio/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "the server did not become healthy"
+            time.sleep(0.05)
+        yield process, base
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(10)

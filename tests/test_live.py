@@ -6,11 +6,8 @@ connected that still stops at once on SIGTERM."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -27,8 +24,8 @@ from mockstudio.clock import ManualClock
 from mockstudio.settings import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, Settings
 from mockstudio.testing import MockStudioServer
 
-from .conftest import DEMO_FLOW, OTHER_ACCOUNT, OTHER_FLOW, OTHER_TOKEN, ROOT, TEST_FIXTURES
-from .helpers import assert_twilio_error, free_port
+from .conftest import DEMO_FLOW, OTHER_ACCOUNT, OTHER_FLOW, OTHER_TOKEN, TEST_FIXTURES
+from .helpers import assert_twilio_error, server_process
 
 LIVE = "/_mockstudio/ui/api/live"
 
@@ -230,40 +227,20 @@ def test_a_stalled_page_never_slows_the_api_and_is_told_to_reload(small_buffers:
 
 
 def test_sigterm_with_a_page_connected_stops_at_once() -> None:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MOCKSTUDIO_")}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mockstudio", "--port", str(port), "--log-level", "warning", "--no-access-log"],
-        cwd=ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_for(lambda: _healthy(base), "the server did not become healthy", 30)
-        with httpx.Client(base_url=base, timeout=10) as page, page.stream("GET", LIVE) as response:
-            events = Events(response)
-            assert events.next() == {"kind": "ready"}
-            process.send_signal(signal.SIGTERM)
-            signalled = time.monotonic()
-            assert process.wait(10) == 0
-            assert time.monotonic() - signalled < 2.0
-            with pytest.raises((AssertionError, httpx.HTTPError)):
-                events.next()  # the stream ended with the server
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(10)
-        assert process.stdout is not None
-        output = process.stdout.read().decode(errors="replace")
-        process.stdout.close()
+    with (
+        server_process() as (process, base),
+        httpx.Client(base_url=base, timeout=10) as page,
+        page.stream("GET", LIVE) as response,
+    ):
+        events = Events(response)
+        assert events.next() == {"kind": "ready"}
+        process.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
+        assert process.wait(10) == 0
+        assert time.monotonic() - signalled < 2.0
+        with pytest.raises((AssertionError, httpx.HTTPError)):
+            events.next()  # the stream ended with the server
+    assert process.stdout is not None
+    output = process.stdout.read().decode(errors="replace")
+    process.stdout.close()
     assert "Traceback" not in output, output
-
-
-def _healthy(base: str) -> bool:
-    try:
-        return httpx.get(f"{base}/_mockstudio/health", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False

@@ -5,7 +5,6 @@ engine's HTTP client and the state) and exits with status 0."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
@@ -20,49 +19,20 @@ import pytest
 from mockstudio.app_factory import build_app
 from mockstudio.settings import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, Settings
 
+from . import helpers
 from .conftest import DEMO_FLOW
-from .helpers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
 
-def _wait_healthy(process: subprocess.Popen[bytes], base: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the server exited early with status {process.returncode}")
-        try:
-            if httpx.get(f"{base}/_mockstudio/health", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    raise AssertionError("the server did not become healthy")
-
-
 @pytest.fixture
 def server_process() -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MOCKSTUDIO_")}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mockstudio", "--port", str(port), "--log-level", "warning", "--no-access-log"],
-        cwd=ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(process, base)
+    with helpers.server_process() as (process, base):
         yield process, base
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(10)
         assert process.stdout is not None
-        process.stdout.close()
+    process.stdout.close()
 
 
 def test_sigterm_lets_the_request_in_flight_finish_and_exits_0(
