@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
 import sys
 import time
 import tracemalloc
 from typing import Any
 
-from harness import DEMO_FLOW, HERE, Outcome, Row, child_cwd, clean_env, http_request, log, server
+from harness import DEMO_FLOW, Outcome, Row, http_request, log, run_probe, server
 from http_benchmarks import Config, _throughput, demo_creates
 
 CREATE_MINIMUM = 0.8
@@ -58,19 +57,7 @@ def create_with_sink(config: Config) -> Outcome:
 
 
 def _probe(*args: str) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, str(HERE / "events.py"), *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        cwd=child_cwd(),
-        env=clean_env(),
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"events probe {args[0]} failed: {done.stderr[-2000:]}")
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    return run_probe("events.py", *args, timeout=300)
 
 
 def delivery(n: int = 40_000) -> Outcome:

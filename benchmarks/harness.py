@@ -83,6 +83,24 @@ def child_cwd() -> Path:
     return SOURCE.get("dir", ROOT)
 
 
+def run_probe(script: str, *args: str, timeout: float = 240) -> dict[str, Any]:
+    """`python benchmarks/<script> <args>` in a fresh interpreter: the JSON object it
+    prints on its last line."""
+    done = subprocess.run(
+        [sys.executable, str(HERE / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        cwd=child_cwd(),
+        env=clean_env(),
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{script} {args[0]} probe failed: {done.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
 def snapshot(ref: str, into: Path) -> str:
     """Extract mockstudio/ at `ref` into `into`; returns the resolved commit."""
     commit = subprocess.run(

@@ -6,13 +6,10 @@ table rows."""
 from __future__ import annotations
 
 import http.client
-import json
-import subprocess
-import sys
 import time
 from typing import Any
 
-from harness import HERE, HOST, Outcome, Row, child_cwd, clean_env, log, median, server
+from harness import HOST, Outcome, Row, log, median, run_probe, server
 
 MEMORY_LIMIT = 2.5 * 1024  # bytes: 2.5 KiB
 ENGINE_MINIMUM = 1000.0  # executions/s, create through ended, five-widget flow
@@ -22,19 +19,7 @@ STEP_CONTEXT_MAX_SHARE = 0.5
 
 
 def _probe(kind: str, *args: str) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, str(HERE / "probes.py"), kind, *args],
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-        cwd=child_cwd(),
-        env=clean_env(),
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"{kind} probe failed: {done.stderr[-2000:]}")
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    return run_probe("probes.py", kind, *args)
 
 
 def _breakdown_lines(flow: str, rss: dict[str, Any], traced: dict[str, Any]) -> list[str]:
